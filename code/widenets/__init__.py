@@ -1,0 +1,23 @@
+"""widenets: the shared package of the textbook *Kernels vs. Features*.
+
+Every chapter of the book is prose plus a few calls into this package. Importing it
+
+* turns on float64 in JAX (``jax_enable_x64``), because the book compares finite
+  networks with closed forms to 1e-10; pass float32 arrays where speed matters more;
+* sets ``TF_CPP_MIN_LOG_LEVEL=3`` so that TensorFlow, which neural-tangents imports,
+  writes no log lines into notebook outputs (see :mod:`widenets.reference`).
+
+Modules (one job each): ``data``, ``plotting``, ``activations``, ``mlp``, ``train``,
+and the chapters' modules listed in the API appendix of the book.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import jax  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)
+
+__version__ = "0.1.0"

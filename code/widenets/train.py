@@ -1,0 +1,128 @@
+"""Full-batch gradient descent and Adam as ``lax.scan`` loops that return trajectories.
+
+Both take a loss ``loss_fn(params) -> scalar`` and per-parameter learning-rate factors
+``lr_scales`` (a pytree like ``params``, e.g. :meth:`widenets.mlp.MLP.lr_scales`), so
+the update of a leaf p is ``p <- p - lr * scale * g`` (GD) or the Adam step scaled the
+same way. ``record(params)`` is evaluated before the first step and after every step, so
+each recorded array has a leading axis of length ``steps + 1``.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from widenets import _checks
+
+Record = Callable[[Any], Any]
+
+
+def mse_loss(apply_fn: Callable, x: jax.Array, y: jax.Array) -> Callable[[Any], jax.Array]:
+    """The squared loss L(params) = 1/(2N) sum_i ||f(x_i) - y_i||^2 for x (N, d), y (N, k).
+
+    With this normalisation gradient flow moves the training outputs as
+    d f/dt = -(1/N) Theta (f - y), Theta the (empirical) NTK on the training set.
+    """
+    _checks.finite_array(x, "x", ndim=2)
+    _checks.finite_array(y, "y", ndim=2)
+    _checks.same_length(x, y, "x", "y")
+    n = x.shape[0]
+
+    def loss(params):
+        r = apply_fn(params, x) - y
+        return 0.5 * jnp.sum(r * r) / n
+
+    return loss
+
+
+def _check_common(steps: int, lr: float) -> tuple[int, float]:
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+    return int(steps), _checks.positive(lr, "lr")
+
+
+def _scales(params, lr_scales):
+    if lr_scales is None:
+        return jax.tree_util.tree_map(lambda p: 1.0, params)
+    if jax.tree_util.tree_structure(lr_scales) != jax.tree_util.tree_structure(params):
+        raise ValueError("lr_scales must have the same tree structure as params")
+    return lr_scales
+
+
+def gradient_descent(
+    loss_fn: Callable[[Any], jax.Array],
+    params: Any,
+    steps: int,
+    lr: float,
+    lr_scales: Any = None,
+    record: Record | None = None,
+) -> tuple[Any, dict[str, Any]]:
+    """Run ``steps`` steps of full-batch GD, p <- p - lr * scale_p * dL/dp.
+
+    Returns ``(final_params, history)`` with ``history["loss"]`` of shape (steps + 1,)
+    and ``history["record"]`` the stacked outputs of ``record`` (leading axis steps + 1).
+    """
+    steps, lr = _check_common(steps, lr)
+    scales = _scales(params, lr_scales)
+    record = record or (lambda p: ())
+    value_and_grad = jax.value_and_grad(loss_fn)
+
+    def step(p, _):
+        loss, g = value_and_grad(p)
+        rec = record(p)
+        p = jax.tree_util.tree_map(lambda a, s, d: a - lr * s * d, p, scales, g)
+        return p, (loss, rec)
+
+    final, (losses, recs) = jax.lax.scan(step, params, None, length=steps)
+    last_loss, last_rec = loss_fn(final), record(final)
+    losses = jnp.concatenate([losses, last_loss[None]])
+    recs = jax.tree_util.tree_map(lambda r, l: jnp.concatenate([r, jnp.asarray(l)[None]]), recs, last_rec)
+    return final, {"loss": losses, "record": recs}
+
+
+def adam(
+    loss_fn: Callable[[Any], jax.Array],
+    params: Any,
+    steps: int,
+    lr: float,
+    lr_scales: Any = None,
+    record: Record | None = None,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-8,
+) -> tuple[Any, dict[str, Any]]:
+    """Run ``steps`` steps of full-batch Adam (Kingma & Ba) with per-leaf learning rates.
+
+    m <- b1 m + (1-b1) g,  v <- b2 v + (1-b2) g^2,
+    p <- p - lr * scale_p * mhat / (sqrt(vhat) + eps),  mhat, vhat bias-corrected.
+    Returns ``(final_params, history)`` as :func:`gradient_descent`.
+    """
+    steps, lr = _check_common(steps, lr)
+    for v, name in ((b1, "b1"), (b2, "b2")):
+        if not 0.0 <= float(v) < 1.0:
+            raise ValueError(f"{name} must be in [0, 1), got {v!r}")
+    eps = _checks.positive(eps, "eps")
+    scales = _scales(params, lr_scales)
+    record = record or (lambda p: ())
+    value_and_grad = jax.value_and_grad(loss_fn)
+    zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
+
+    def step(state, t):
+        p, m, v = state
+        loss, g = value_and_grad(p)
+        rec = record(p)
+        m = jax.tree_util.tree_map(lambda a, d: b1 * a + (1 - b1) * d, m, g)
+        v = jax.tree_util.tree_map(lambda a, d: b2 * a + (1 - b2) * d * d, v, g)
+        c1, c2 = 1 - b1 ** (t + 1), 1 - b2 ** (t + 1)
+        p = jax.tree_util.tree_map(
+            lambda a, s, mm, vv: a - lr * s * (mm / c1) / (jnp.sqrt(vv / c2) + eps), p, scales, m, v
+        )
+        return (p, m, v), (loss, rec)
+
+    (final, _, _), (losses, recs) = jax.lax.scan(step, (params, zeros, zeros), jnp.arange(steps))
+    last_loss, last_rec = loss_fn(final), record(final)
+    losses = jnp.concatenate([losses, last_loss[None]])
+    recs = jax.tree_util.tree_map(lambda r, l: jnp.concatenate([r, jnp.asarray(l)[None]]), recs, last_rec)
+    return final, {"loss": losses, "record": recs}
