@@ -1,0 +1,111 @@
+"""Tests of widenets.limits: Tensor Programs limits against finite networks."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from widenets import data, limits, mlp, scaling, train
+
+
+@pytest.fixture(scope="module")
+def few_shot():
+    task = data.few_shot(data.transfer_pair(0)[1], 4, 0)
+    return task.x_train, task.y_train, task.x_test[:40]
+
+
+def _finite_linear(x, y, x_eval, n, seed, steps, lr, param="mup"):
+    net = mlp.mlp(x.shape[1], n, y.shape[1], 1, "identity", param)
+    params = net.init(jax.random.PRNGKey(seed))
+    loss = train.mse_loss(net.apply, x, y)
+    final, hist = train.gradient_descent(loss, params, steps, lr, net.lr_scales(),
+                                         record=lambda p: net.apply(p, x_eval))
+    return net, params, final, hist["record"]
+
+
+def test_linear_limit_with_finite_gram_reproduces_the_network_exactly(few_shot):
+    """The coefficient recursion is exact at every width: only the Gram matrix depends on n.
+    With the Gram matrix of a width-96 network (an independent Monte Carlo draw of the basis)
+    it reproduces that network's whole trajectory to rounding error."""
+    x, y, xe = few_shot
+    for seed in (0, 1):
+        net, params, final, outs = _finite_linear(x, y, xe, 96, seed, 30, 0.5)
+        g = limits.linear_mup_gram(net, params)
+        st, hist = limits.linear_mup_train(x, y, 30, 0.5, x_eval=xe, gram=g)
+        np.testing.assert_allclose(hist["outputs"], outs, atol=1e-10)
+        # the hidden feature kernel h h^T / n of the trained network, too
+        h = x @ (net.multipliers()[0][0] * final[0]["w"])
+        np.testing.assert_allclose(limits.linear_mup_feature_kernel(st, x, gram=g),
+                                   h @ h.T / net.width, atol=1e-10)
+
+
+def test_finite_mup_networks_converge_to_the_linear_limit_like_inverse_sqrt_width(few_shot):
+    x, y, xe = few_shot
+    steps, lr = 40, 0.5
+    _, lim = limits.linear_mup_train(x, y, steps, lr, x_eval=xe)
+    widths = [2**7, 2**9, 2**11, 2**13]
+    err = np.array([[float(jnp.sqrt(jnp.mean((_finite_linear(x, y, xe, n, s, steps, lr)[3][-1]
+                                               - lim["outputs"][-1]) ** 2))) for s in range(2)]
+                    for n in widths])
+    fit = scaling.fit_power_law(widths, err)
+    assert abs(fit.slope + 0.5) < 0.15, fit
+    # the limit really learned something: the error is small against the outputs' size
+    assert float(lim["loss"][-1]) < 0.2 * float(lim["loss"][0])
+    assert err[-1].mean() < 0.05 * float(jnp.sqrt(jnp.mean(lim["outputs"][-1] ** 2)))
+
+
+def test_linear_limit_features_move_theta_one(few_shot):
+    x, y, _ = few_shot
+    st0 = limits.linear_mup_init(x.shape[1], y.shape[1])
+    st, _ = limits.linear_mup_train(x, y, 40, 0.5)
+    k0 = limits.linear_mup_feature_kernel(st0, x)
+    np.testing.assert_allclose(k0, x @ x.T / x.shape[1], atol=1e-12)
+    rel = float(jnp.linalg.norm(limits.linear_mup_feature_kernel(st, x) - k0) / jnp.linalg.norm(k0))
+    assert rel > 0.05
+
+
+def test_ntk_parametrized_networks_follow_the_kernel_limit(few_shot):
+    """NTP linear networks converge to GD with the fixed kernel linear_ntk (given their own f_0)."""
+    x, y, xe = few_shot
+    steps, lr = 30, 0.5
+    errs = []
+    widths = [2**8, 2**10, 2**12]
+    for n in widths:
+        net, params, _, outs = _finite_linear(x, y, xe, n, 0, steps, lr, param="ntk")
+        ref = limits.kernel_gd(limits.linear_ntk(x), y, steps, lr, k_eval=limits.linear_ntk(xe, x),
+                               f0_train=net.apply(params, x), f0_eval=net.apply(params, xe))
+        errs.append(float(jnp.sqrt(jnp.mean((outs[-1] - ref["outputs"][-1]) ** 2))))
+    assert errs[-1] < errs[0] and errs[-1] < 0.03
+    assert scaling.fit_power_law(widths, errs).slope < -0.3
+
+
+def test_kernel_gd_converges_to_kernel_regression():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6, 3))
+    k = x @ x.T + 0.5 * np.eye(6)
+    y = rng.standard_normal((6, 2))
+    out = limits.kernel_gd(k, y, 3000, 1.0, k_eval=k[:2])
+    np.testing.assert_allclose(out["train"][-1], y, atol=1e-8)
+    assert out["outputs"].shape == (3001, 2, 2)
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: limits.linear_mup_init(0), "in_dim"),
+        (lambda: limits.linear_mup_init(3, sigma_w=0.0), "sigma_w"),
+        (lambda: limits.linear_mup_train(np.ones((3, 2)), np.ones((4, 1)), 5, 0.1), "same number of rows"),
+        (lambda: limits.linear_mup_train(np.ones((3, 2)), np.ones((3, 1)), -1, 0.1), "steps"),
+        (lambda: limits.linear_mup_train(np.ones((3, 2)), np.ones((3, 1)), 5, -0.1), "lr"),
+        (lambda: limits.linear_mup_train(np.ones((3, 2)), np.ones((3, 1)), 5, 0.1, output_scale=0.0), "output_scale"),
+        (lambda: limits.linear_mup_train(np.ones((3, 2)), np.ones((3, 1)), 5, 0.1,
+                                         state=limits.linear_mup_init(3, 1)), "state"),
+        (lambda: limits.linear_mup_train(np.ones((3, 2)), np.ones((3, 1)), 5, 0.1, gram=np.eye(4)), "gram"),
+        (lambda: limits.linear_mup_train(np.ones((3, 2)), np.ones((3, 1)), 5, 0.1, x_eval=np.ones((2, 3))), "x_eval"),
+        (lambda: limits.linear_mup_apply(limits.linear_mup_init(2), np.ones((3, 5))), "x"),
+        (lambda: limits.linear_mup_gram(mlp.mlp(3, 8, activation="relu", parametrization="mup"), None), "identity"),
+        (lambda: limits.kernel_gd(np.eye(3), np.ones((4, 1)), 5, 0.1), "k_train"),
+    ],
+)
+def test_bad_input_names_the_argument(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
