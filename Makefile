@@ -11,7 +11,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test unit book-strict lab clean clean-cache venv
+.PHONY: book test unit book-strict browser timings lab clean clean-cache venv
 
 venv: $(STAMP)
 
@@ -25,8 +25,9 @@ $(STAMP): requirements.txt code/pyproject.toml
 book: $(STAMP)
 	$(JB) build . --path-output . 
 
-## test: unit and claim tests, then the book built with warnings as errors
-test: unit book-strict
+## test: unit and claim tests, then the book built with warnings as errors, then the
+## built pages checked as files and in headless Chromium
+test: browser unit book-strict
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests -m "not book"
@@ -34,6 +35,24 @@ unit: $(STAMP)
 book-strict: $(STAMP)
 	$(JB) build . --path-output . -W --keep-going
 	$(BIN)/python -m pytest tests -m book
+
+## browser: Debian's Chromium for the browser test (installed with apt-get when run as root)
+browser:
+	@if [ ! -x "$${CHROMIUM:-/usr/bin/chromium}" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "The browser test needs Debian's chromium: run 'sudo apt-get install chromium' (or set CHROMIUM=/path/to/chromium)."; \
+	  fi; \
+	fi
+
+## timings: execute every chapter fresh and report its time against the budgets
+timings: $(STAMP)
+	$(BIN)/python tests/execute_chapters.py --all --enforce-budget
+	@$(JB) build . --path-output . >/dev/null
+	@$(BIN)/python -c "import subprocess, time; t = time.perf_counter(); \
+	  subprocess.run(['$(JB)', 'build', '.', '--path-output', '.'], check=True, capture_output=True); \
+	  print(f'cached rebuild (nothing changed): {time.perf_counter() - t:.1f} s (budget 30 s)')"
 
 ## lab: JupyterLab on the chapters (jupytext opens the .md chapters as notebooks)
 lab: $(STAMP)
