@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from widenets import _checks, activations
+from widenets import _checks, activations, train
 
 __all__ = [
     "LinearMuPState",
@@ -294,3 +294,256 @@ def kernel_gd(
         "train": jnp.concatenate([tr, ft[None]]),
         "outputs": jnp.concatenate([ev, fe[None]]),
     }
+
+
+# ---------------------------------------------------------------------------------------
+# 1. The Master Theorem on a small program
+# ---------------------------------------------------------------------------------------
+def gauss_hermite(order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes (order,) and weights (order,) with sum_j w_j g(z_j) ~ E g(Z), Z ~ N(0, 1)."""
+    order = _checks.positive_int(order, "order")
+    z, w = np.polynomial.hermite_e.hermegauss(order)
+    return z, w / np.sqrt(2.0 * np.pi)
+
+
+def gauss_hermite_grid(dim: int, order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Tensor-product Gauss-Hermite rule for E g(Z), Z ~ N(0, I_dim): nodes (order^dim, dim),
+    weights (order^dim,). Exact for polynomials of degree < 2 * order in each coordinate."""
+    dim = _checks.positive_int(dim, "dim")
+    z, w = gauss_hermite(order)
+    if order**dim > 4_000_000:
+        raise ValueError(f"order**dim = {order**dim} quadrature nodes is too many; lower order or dim")
+    nodes = np.array(list(itertools.product(z, repeat=dim)))
+    weights = np.prod(np.array(list(itertools.product(w, repeat=dim))), axis=1)
+    return nodes, weights
+
+
+class MasterTheoremCheck(NamedTuple):
+    """Result of :func:`master_theorem_errors`. ``values`` (widths, seeds, 2): the coordinate
+    averages (1/n) sum_a tanh(g_a)^2 and (1/n) sum_a x_a h_a of the program
+    x ~ N(0, I_n), g = W tanh(x), h = W^T g with W_ab ~ N(0, 1/n); ``limits`` (2,): their
+    Master Theorem limits; ``errors`` (widths, seeds, 2) = |values - limits|."""
+
+    widths: np.ndarray
+    values: np.ndarray
+    limits: np.ndarray
+    errors: np.ndarray
+
+
+def master_theorem_limits(order: int = 80) -> np.ndarray:
+    """The two limits of :class:`MasterTheoremCheck` by Gauss-Hermite quadrature:
+
+    * Z^g ~ N(0, s^2), s^2 = E tanh(Z^x)^2, so (1/n) sum tanh(g)^2 -> E tanh(s Z)^2;
+    * Z^h = Zhat^h + Zdot^h with Zdot^h = Z^{tanh x} (the W^T-after-W correction), so
+      (1/n) sum x h -> E[Z^x tanh(Z^x)] (ignoring Zdot would wrongly give 0).
+    """
+    z, w = gauss_hermite(order)
+    s2 = float(w @ np.tanh(z) ** 2)
+    return np.array([float(w @ np.tanh(np.sqrt(s2) * z) ** 2), float(w @ (z * np.tanh(z)))])
+
+
+def master_theorem_errors(widths=(64, 256, 1024, 4096), seeds: int = 8,
+                          key: jax.Array | None = None) -> MasterTheoremCheck:
+    """Run the program of :class:`MasterTheoremCheck` at each width for ``seeds`` draws (float32)."""
+    widths = np.asarray([_checks.positive_int(int(n), "widths") for n in widths])
+    seeds = _checks.positive_int(seeds, "seeds")
+    key = jax.random.PRNGKey(0) if key is None else key
+
+    @jax.jit
+    def program(k, n_dummy):
+        n = n_dummy.shape[0]
+        kx, kw = jax.random.split(k)
+        x = jax.random.normal(kx, (n,), jnp.float32)
+        w = jax.random.normal(kw, (n, n), jnp.float32) / jnp.sqrt(jnp.float32(n))
+        g = w @ jnp.tanh(x)
+        h = w.T @ g
+        return jnp.stack([jnp.mean(jnp.tanh(g) ** 2), jnp.mean(x * h)])
+
+    vals = np.array([[np.asarray(program(jax.random.fold_in(key, 1000 * i + s), jnp.zeros(int(n))))
+                      for s in range(seeds)] for i, n in enumerate(widths)], np.float64)
+    lim = master_theorem_limits()
+    return MasterTheoremCheck(widths, vals, lim, np.abs(vals - lim))
+
+
+# ---------------------------------------------------------------------------------------
+# 3. The muP / mean-field limit of a 1-hidden-layer nonlinear network
+# ---------------------------------------------------------------------------------------
+def mf_particles_train(
+    w1: jax.Array,
+    v1: jax.Array,
+    w2: jax.Array,
+    weights: jax.Array,
+    x: jax.Array,
+    y: jax.Array,
+    steps: int,
+    lr: float,
+    activation: str = "tanh",
+    sigma_w: float = 1.0,
+    sigma_b: float = 1.0,
+    x_eval: jax.Array | None = None,
+) -> dict:
+    """GD for a weighted population of neurons in mean-field form (the muP network, by the
+    abc symmetry). Neuron j has input weights ``w1[j]`` (d,), bias ``v1[j]``, readout ``w2[j]`` (k,)
+    and weight ``weights[j]`` (summing to 1: 1/n for a width-n network, quadrature weights
+    for the limit); the output bias b2 (k,) starts at 0. With h_j(x) = sigma_w x.w1_j / sqrt(d)
+    + sigma_b v1_j and chi = (f(X) - Y)/N (N, k):
+
+        f(x) = sigma_w sum_j weights_j w2_j phi(h_j(x)) + sigma_b b2,
+        w2_j <- w2_j - lr sigma_w sum_a phi(h_j(x_a)) chi_a,
+        w1_j <- w1_j - lr sigma_w^2 / sqrt(d) sum_a (w2_j . chi_a) phi'(h_j(x_a)) x_a,
+        v1_j <- v1_j - lr sigma_w sigma_b sum_a (w2_j . chi_a) phi'(h_j(x_a)),
+        b2   <- b2   - lr sigma_b sum_a chi_a.
+
+    This is exactly ``mlp.mlp(d, n, k, 1, activation, "mup", sigma_w=.., sigma_b=..)`` trained by
+    ``train.gradient_descent(.., net.lr_scales())`` with the output bias initialised to 0, under
+    w1 = sqrt(n) params[0]["w"].T, v1 = sqrt(n) params[0]["b"], w2 = sqrt(n) params[1]["w"].
+    Returns ``{"loss": (steps+1,), "outputs": (steps+1, M, k), "chi": (steps, N, k)}``.
+    """
+    x, y = _xy(x, y)
+    steps = _steps(steps)
+    lr = _checks.positive(lr, "lr")
+    phi = activations.get(activation)
+    sigma = _checks.positive(sigma_w, "sigma_w")
+    sb = _checks.nonnegative(sigma_b, "sigma_b")
+    xe = x if x_eval is None else jnp.asarray(_checks.finite_array(x_eval, "x_eval", ndim=2), jnp.float64)
+    w1, v1, w2, om = (jnp.asarray(a, jnp.float64) for a in (w1, v1, w2, weights))
+    n_data, d = x.shape
+    if w1.ndim != 2 or w1.shape[1] != d:
+        raise ValueError(f"w1 must have shape (P, {d}), got {w1.shape}")
+    p = w1.shape[0]
+    if v1.shape != (p,) or w2.shape != (p, y.shape[1]) or om.shape != (p,):
+        raise ValueError(f"v1, w2, weights must have shapes ({p},), ({p}, {y.shape[1]}), ({p},)")
+    dphi = jax.vmap(jax.grad(lambda z: phi(z)))
+    dphi2 = lambda z: dphi(z.ravel()).reshape(z.shape)  # noqa: E731
+
+    def pre(a, v, z):
+        return sigma / math.sqrt(d) * z @ a.T + sb * v  # (N, P)
+
+    def out(st, z):
+        a, v, w, b = st
+        return sigma * (phi(pre(a, v, z)) * om) @ w + sb * b
+
+    @jax.jit
+    def run(st0):
+        def step(st, _):
+            a, v, w, b = st
+            h = pre(a, v, x)
+            f = sigma * (phi(h) * om) @ w + sb * b
+            chi = (f - y) / n_data
+            back = (chi @ w.T) * dphi2(h)  # (N, P): (w2_j . chi_a) phi'(h_ja)
+            new = (a - lr * sigma**2 / math.sqrt(d) * back.T @ x,
+                   v - lr * sigma * sb * back.sum(axis=0),
+                   w - lr * sigma * phi(h).T @ chi,
+                   b - lr * sb * chi.sum(axis=0))
+            r = f - y
+            return new, (0.5 * jnp.sum(r * r) / n_data, out(st, xe), chi)
+
+        st, (loss, outs, chis) = jax.lax.scan(step, st0, None, length=steps)
+        r = out(st, x) - y
+        return {"loss": jnp.concatenate([loss, (0.5 * jnp.sum(r * r) / n_data)[None]]),
+                "outputs": jnp.concatenate([outs, out(st, xe)[None]]), "chi": chis}
+
+    return run((w1, v1, w2, jnp.zeros(y.shape[1])))
+
+
+def mf_limit_train(
+    x: jax.Array,
+    y: jax.Array,
+    steps: int,
+    lr: float,
+    activation: str = "tanh",
+    sigma_w: float = 1.0,
+    sigma_b: float = 1.0,
+    order: int = 10,
+    x_eval: jax.Array | None = None,
+) -> dict:
+    """The infinite-width muP (mean-field) limit of a 1-hidden-layer network trained by GD.
+
+    Each neuron's trajectory is a deterministic function of its initial (w1, v1, w2) ~
+    N(0, I_{d+1+k}) and of the shared residuals chi_t; the output is the expectation
+    f_t(x) = sigma_w E[w2_t phi(h_t(x))] + sigma_b b2_t. The expectation is computed by a
+    tensor Gauss-Hermite rule with ``order`` nodes per dimension (order^(d+1+k) neurons;
+    the bias dimension is dropped when sigma_b = 0), i.e. :func:`mf_particles_train` with
+    quadrature nodes as neurons and quadrature weights. Only small d + k are feasible.
+    Shapes and return value as :func:`mf_particles_train`.
+    """
+    x, y = _xy(x, y)
+    d, k = x.shape[1], y.shape[1]
+    sb = _checks.nonnegative(sigma_b, "sigma_b")
+    dim = d + k + (1 if sb > 0 else 0)
+    nodes, weights = gauss_hermite_grid(dim, order)
+    w1 = nodes[:, :d]
+    v1 = nodes[:, d] if sb > 0 else np.zeros(nodes.shape[0])
+    w2 = nodes[:, dim - k:]
+    return mf_particles_train(w1, v1, w2, weights, x, y, steps, lr, activation, sigma_w, sb, x_eval)
+
+
+def mf_limit_monte_carlo(
+    chi: jax.Array,
+    x: jax.Array,
+    x_eval: jax.Array,
+    lr: float,
+    samples: int = 100_000,
+    key: jax.Array | None = None,
+    activation: str = "tanh",
+    sigma_w: float = 1.0,
+    sigma_b: float = 1.0,
+) -> tuple[jax.Array, jax.Array]:
+    """Monte Carlo estimate of the limit's final outputs given its residuals ``chi`` (T, N, k)
+    (from :func:`mf_limit_train`): given chi, neurons evolve independently, so f_T(x) is the
+    mean of ``samples`` independent neurons' terms sigma_w w2_T phi(h_T(x)) plus sigma_b b2_T.
+    Returns ``(mean, stderr)``, each (M, k), for ``x_eval`` (M, d)."""
+    chi = jnp.asarray(_checks.finite_array(chi, "chi", ndim=3), jnp.float64)
+    _checks.finite_array(x, "x", ndim=2)
+    _checks.finite_array(x_eval, "x_eval", ndim=2)
+    lr = _checks.positive(lr, "lr")
+    samples = _checks.positive_int(samples, "samples")
+    sigma = _checks.positive(sigma_w, "sigma_w")
+    sb = _checks.nonnegative(sigma_b, "sigma_b")
+    phi = activations.get(activation)
+    dphi = jax.vmap(jax.grad(lambda z: phi(z)))
+    x = jnp.asarray(x, jnp.float64)
+    xe = jnp.asarray(x_eval, jnp.float64)
+    d, k = x.shape[1], chi.shape[2]
+    key = jax.random.PRNGKey(0) if key is None else key
+    z = jax.random.normal(key, (samples, d + 1 + k))
+    st = (z[:, :d], z[:, d], z[:, d + 1:])
+
+    def pre(a, v, u):
+        return sigma / math.sqrt(d) * u @ a.T + sb * v
+
+    def step(s, c):
+        a, v, w = s
+        h = pre(a, v, x)
+        back = (c @ w.T) * dphi(h.ravel()).reshape(h.shape)
+        return (a - lr * sigma**2 / math.sqrt(d) * back.T @ x, v - lr * sigma * sb * back.sum(axis=0),
+                w - lr * sigma * phi(h).T @ c), None
+
+    (a, v, w), _ = jax.lax.scan(step, st, chi)
+    b2 = -lr * sb * chi.sum(axis=(0, 1))
+    terms = sigma * phi(pre(a, v, xe))[:, :, None] * w[None, :, :]  # (M, S, k)
+    return terms.mean(axis=1) + sb * b2, terms.std(axis=1, ddof=1) / math.sqrt(samples)
+
+
+def mup_network_to_particles(net, params) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+    """(w1 (n, d), v1 (n,), w2 (n, k), weights (n,)) of a 1-hidden-layer ``mup`` network, for
+    :func:`mf_particles_train` (raw normals rescaled by sqrt(n); weights 1/n)."""
+    if net.depth != 1 or net.param.name != "mup":
+        raise ValueError("net must be a 1-hidden-layer network in parametrization 'mup'")
+    r = math.sqrt(net.width)
+    return (r * params[0]["w"].T, r * params[0]["b"], r * params[1]["w"],
+            jnp.full((net.width,), 1.0 / net.width))
+
+
+def train_mup_network(net, x, y, steps: int, lr: float, key: jax.Array, x_eval=None,
+                      dtype=jnp.float64) -> jax.Array:
+    """Train a 1-hidden-layer ``mup`` network with output bias initialised to 0 (as in the limit)
+    by full-batch GD; returns its outputs on ``x_eval`` (default ``x``), shape (steps + 1, M, k)."""
+    xe = x if x_eval is None else x_eval
+    params = net.init(key, dtype)
+    params[-1]["b"] = jnp.zeros_like(params[-1]["b"])
+    xs, ys, xes = (jnp.asarray(a, dtype) for a in (x, y, xe))
+    scales = jax.tree_util.tree_map(lambda v: jnp.asarray(v, dtype), net.lr_scales())
+    _, hist = train.gradient_descent(train.mse_loss(net.apply, xs, ys), params, steps, lr, scales,
+                                     record=lambda p: net.apply(p, xes))
+    return hist["record"]
