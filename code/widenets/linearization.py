@@ -1,0 +1,326 @@
+"""Experiments of chapters 1 and 2: how close a wide network stays to its linearization.
+
+Each function trains or samples networks of several widths, vmapped over seeds, and returns
+plain arrays; the ``plot_*`` functions draw them in the house style. Networks are the
+NTK-parametrized MLPs of :mod:`widenets.mlp`, trained by full-batch gradient descent on
+the loss of :func:`widenets.train.mse_loss`.
+
+Measured quantities (theory for n -> infinity in brackets, Lee et al. 2019):
+
+* ``max_gap``: max over training steps and evaluation points of |f_t(x) - f_lin_t(x)|, the
+  network against its linearization trained with the same GD from the same theta_0;
+* ``weight_change``: ||theta_T - theta_0|| / ||theta_0|| of the network  [O(n^{-1/2})];
+* ``ntk_error``: ||Theta_hat_0 - Theta||_F / ||Theta||_F, empirical NTK at init against the
+  analytic one of :mod:`widenets.kernels`  [O(n^{-1/2}), a central limit fluctuation];
+* ``ntk_change``: ||Theta_hat_T - Theta_hat_0||_F / ||Theta_hat_0||_F over training.
+
+``dtype`` is float64 by default; the chapters pass float32 for the larger sweeps (the
+gaps measured stay above 1e-5, far above float32 round-off of the outputs, ~1e-7).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from widenets import _checks, kernels, mlp, plotting, tangent, train
+
+
+class PairRun(NamedTuple):
+    """Network and linearization trained together, stacked over seeds (leading axis S).
+
+    ``f_net``, ``f_lin``: (S, T+1, M, k) outputs on the evaluation points after each step;
+    ``loss_net``, ``loss_lin``: (S, T+1) training losses; ``weight_change``: (S,)
+    ||theta_T - theta_0|| / ||theta_0|| of the network; ``weight_change_lin``: (S,) the same
+    for the linearized model."""
+
+    f_net: np.ndarray
+    f_lin: np.ndarray
+    loss_net: np.ndarray
+    loss_lin: np.ndarray
+    weight_change: np.ndarray
+    weight_change_lin: np.ndarray
+
+    @property
+    def max_gap(self) -> np.ndarray:
+        """(S,) max over steps and evaluation points of |f_net - f_lin|."""
+        return np.max(np.abs(self.f_net - self.f_lin), axis=(1, 2, 3))
+
+
+def _check_xy(x, y, x_eval):
+    _checks.finite_array(x, "x", ndim=2)
+    _checks.finite_array(y, "y", ndim=2)
+    _checks.same_length(x, y, "x", "y")
+    _checks.finite_array(x_eval, "x_eval", ndim=2)
+    if np.shape(x_eval)[1] != np.shape(x)[1]:
+        raise ValueError(f"x_eval must have {np.shape(x)[1]} features like x, got {np.shape(x_eval)[1]}")
+
+
+def _seeds(seeds):
+    return _checks.positive_int(seeds, "seeds")
+
+
+def train_pair(
+    net: mlp.MLP,
+    x: np.ndarray,
+    y: np.ndarray,
+    x_eval: np.ndarray,
+    steps: int,
+    lr: float,
+    key: jax.Array,
+    seeds: int = 1,
+    dtype=jnp.float64,
+) -> PairRun:
+    """Train ``net`` and its linearization around the same theta_0 with the same GD.
+
+    For each of ``seeds`` keys split from ``key``: theta_0 = ``net.init``; the network
+    minimises mse_loss(f) and the linearized model f_lin (:func:`widenets.tangent.linearize`)
+    minimises mse_loss(f_lin), both by ``steps`` steps of GD with learning rate ``lr`` (times
+    ``net.lr_scales()``). ``x`` (N, d), ``y`` (N, k), ``x_eval`` (M, d). One ``jit``, vmapped
+    over seeds.
+    """
+    _check_xy(x, y, x_eval)
+    seeds = _seeds(seeds)
+    x, y, x_eval = (jnp.asarray(a, dtype) for a in (x, y, x_eval))
+    scales = net.lr_scales()
+
+    def run(k):
+        p0 = net.init(k, dtype)
+        f_lin = tangent.linearize(net.apply, p0)
+        loss_net = _mse(net.apply, x, y)
+        loss_lin = _mse(f_lin, x, y)
+
+        def loss(pp):
+            return loss_net(pp[0]) + loss_lin(pp[1])
+
+        def record(pp):
+            return net.apply(pp[0], x_eval), f_lin(pp[1], x_eval), loss_net(pp[0]), loss_lin(pp[1])
+
+        final, hist = train.gradient_descent(loss, (p0, p0), steps, lr, (scales, scales), record)
+        fn, fl, ln, ll = hist["record"]
+        return fn, fl, ln, ll, tangent.relative_change(final[0], p0), tangent.relative_change(final[1], p0)
+
+    out = jax.jit(jax.vmap(run))(jax.random.split(key, seeds))
+    return PairRun(*(np.asarray(o, dtype=np.float64) for o in out))
+
+
+def _mse(apply_fn, x, y):
+    """1/(2N) sum ||f - y||^2 without input checks (x, y already checked; usable under jit)."""
+    n = x.shape[0]
+
+    def loss(params):
+        r = apply_fn(params, x) - y
+        return 0.5 * jnp.sum(r * r) / n
+
+    return loss
+
+
+class Sweep(NamedTuple):
+    """Results over widths: ``widths`` (m,), ``max_gap`` and ``weight_change`` (m, S)."""
+
+    widths: np.ndarray
+    max_gap: np.ndarray
+    weight_change: np.ndarray
+
+
+def _widths(widths):
+    w = [_checks.positive_int(int(v) if isinstance(v, (np.integer,)) else v, "widths") for v in widths]
+    if len(w) < 2:
+        raise ValueError(f"widths must contain at least two widths, got {widths!r}")
+    return np.asarray(w)
+
+
+def linearization_sweep(
+    x: np.ndarray,
+    y: np.ndarray,
+    x_eval: np.ndarray,
+    widths: Sequence[int],
+    steps: int,
+    lr: float,
+    key: jax.Array,
+    seeds: int = 2,
+    depth: int = 1,
+    activation: str = "relu",
+    dtype=jnp.float32,
+) -> Sweep:
+    """:func:`train_pair` at each width (NTK parametrization): the largest output gap between
+    network and linearization, and the relative weight change, each (m, seeds)."""
+    _check_xy(x, y, x_eval)
+    widths = _widths(widths)
+    gaps, changes = [], []
+    for i, n in enumerate(widths):
+        net = mlp.mlp(np.shape(x)[1], int(n), np.shape(y)[1], depth, activation, "ntk")
+        run = train_pair(net, x, y, x_eval, steps, lr, jax.random.fold_in(key, i), seeds, dtype)
+        gaps.append(run.max_gap)
+        changes.append(run.weight_change)
+    return Sweep(widths, np.stack(gaps), np.stack(changes))
+
+
+def ntk_convergence(
+    x: np.ndarray,
+    widths: Sequence[int],
+    key: jax.Array,
+    seeds: int = 4,
+    depth: int = 1,
+    activation: str = "relu",
+    sigma_b: float = 0.0,
+    dtype=jnp.float64,
+) -> np.ndarray:
+    """Relative Frobenius error ||Theta_hat_0 - Theta||_F / ||Theta||_F of the empirical NTK at
+    initialization (one output) against :func:`widenets.kernels.ntk`, shape (m, seeds)."""
+    _checks.finite_array(x, "x", ndim=2)
+    widths = _widths(widths)
+    seeds = _seeds(seeds)
+    exact = kernels.ntk(x, depth=depth, activation=activation, sigma_b=sigma_b)
+    xx = jnp.asarray(x, dtype)
+    out = []
+    for i, n in enumerate(widths):
+        net = mlp.mlp(xx.shape[1], int(n), 1, depth, activation, "ntk", sigma_b=sigma_b)
+
+        def err(k):
+            emp = tangent._empirical_ntk(net.apply, net.init(k, dtype), xx, None, True)
+            return jnp.linalg.norm(emp - exact) / jnp.linalg.norm(exact)
+
+        keys = jax.random.split(jax.random.fold_in(key, i), seeds)
+        out.append(np.asarray(jax.jit(jax.vmap(err))(keys), dtype=np.float64))
+    return np.stack(out)
+
+
+def ntk_change(
+    x: np.ndarray,
+    y: np.ndarray,
+    widths: Sequence[int],
+    steps: int,
+    lr: float,
+    key: jax.Array,
+    seeds: int = 2,
+    depth: int = 1,
+    activation: str = "relu",
+    dtype=jnp.float64,
+) -> np.ndarray:
+    """Relative change ||Theta_hat_T - Theta_hat_0||_F / ||Theta_hat_0||_F of the empirical NTK
+    on the training inputs over ``steps`` steps of GD on (x, y), shape (m, seeds)."""
+    _check_xy(x, y, x)
+    widths = _widths(widths)
+    seeds = _seeds(seeds)
+    xx, yy = jnp.asarray(x, dtype), jnp.asarray(y, dtype)
+    out = []
+    for i, n in enumerate(widths):
+        net = mlp.mlp(xx.shape[1], int(n), yy.shape[1], depth, activation, "ntk")
+
+        def change(k):
+            p0 = net.init(k, dtype)
+            pT, _ = train.gradient_descent(_mse(net.apply, xx, yy), p0, steps, lr, net.lr_scales())
+            k0 = tangent._empirical_ntk(net.apply, p0, xx, None, True)
+            kT = tangent._empirical_ntk(net.apply, pT, xx, None, True)
+            return jnp.linalg.norm(kT - k0) / jnp.linalg.norm(k0)
+
+        keys = jax.random.split(jax.random.fold_in(key, i), seeds)
+        out.append(np.asarray(jax.jit(jax.vmap(change))(keys), dtype=np.float64))
+    return np.stack(out)
+
+
+class FlowComparison(NamedTuple):
+    """A trained network against the closed-form kernel prediction, on a time grid.
+
+    ``steps`` (T,); ``f_net``: (T, M, k) network outputs on the test points; ``f_pred``:
+    (T, M, k) closed-form prediction with the analytic NTK; ``f_net_train`` and
+    ``f_pred_train``: (T, N, k) the same on the training points."""
+
+    steps: np.ndarray
+    f_net: np.ndarray
+    f_pred: np.ndarray
+    f_net_train: np.ndarray
+    f_pred_train: np.ndarray
+
+
+def flow_comparison(
+    x: np.ndarray,
+    y: np.ndarray,
+    x_test: np.ndarray,
+    width: int,
+    steps: int,
+    lr: float,
+    key: jax.Array,
+    depth: int = 1,
+    activation: str = "relu",
+    every: int = 1,
+) -> FlowComparison:
+    """Train one NTK-parametrized network by GD and compare it, every ``every`` steps, with
+    :func:`widenets.kernels.gradient_flow_prediction` from the same f_0 and the analytic
+    NTK: f_t = f_0 + Theta(., X) Theta^{-1} (I - exp(-eta Theta t / N)) (y - f_0). float64."""
+    _check_xy(x, y, x_test)
+    every = _checks.positive_int(every, "every")
+    net = mlp.mlp(np.shape(x)[1], width, np.shape(y)[1], depth, activation, "ntk")
+    xx, yy, xt = (jnp.asarray(a, jnp.float64) for a in (x, y, x_test))
+    p0 = net.init(key)
+    _, hist = jax.jit(
+        lambda p: train.gradient_descent(
+            _mse(net.apply, xx, yy), p, steps, lr, net.lr_scales(),
+            lambda q: (net.apply(q, xt), net.apply(q, xx)),
+        )
+    )(p0)
+    grid = np.arange(0, steps + 1, every)
+    f_test, f_train = (np.asarray(r)[grid] for r in hist["record"])
+    K = kernels.ntk(xx, depth=depth, activation=activation)
+    Ks = kernels.ntk(xt, xx, depth=depth, activation=activation)
+    pred = kernels.gradient_flow_prediction(K, yy, f_train[0], grid, lr, Ks, f_test[0])
+    return FlowComparison(grid, f_test, np.asarray(pred.test), f_train, np.asarray(pred.train))
+
+
+# --- figures -----------------------------------------------------------------------------------
+def plot_pair_trajectories(runs: dict, t_eval: np.ndarray, t_train: np.ndarray, y_train: np.ndarray):
+    """Network (solid) and linearization (dashed) on a 1-D test grid after training, for each
+    width in ``runs`` (dict width -> :class:`PairRun`, seed 0), plus their training losses.
+    ``t_eval`` (M,) angles of the evaluation points. Returns the figure."""
+    fig, axes = plotting.figure(ncols=len(runs) + 1, width=4.0 * (len(runs) + 1))
+    order = np.argsort(t_eval)
+    for ax, (n, run) in zip(axes, runs.items()):
+        ax.plot(t_eval[order], run.f_net[0, 0, order, 0], color="0.6", lw=1, label="$f_0$ (init)")
+        ax.plot(t_eval[order], run.f_net[0, -1, order, 0], color=plotting.MODEL_COLORS["ntk"], label="network $f_T$")
+        ax.plot(t_eval[order], run.f_lin[0, -1, order, 0], "--", color=plotting.MODEL_COLORS["linearized"], label="linearization $f^{lin}_T$")
+        ax.plot(t_train, y_train[:, 0], "k.", ms=7, label="training data")
+        plotting.label(ax, "input angle $t$ (rad)", "output $f(x)$", f"width $n = {n}$")
+    ax = axes[-1]
+    for j, (n, run) in enumerate(runs.items()):
+        c = plotting.CYCLE[j]
+        ax.plot(run.loss_net[0], color=c, label=f"network, $n={n}$")
+        ax.plot(run.loss_lin[0], "--", color=c, label=f"linearization, $n={n}$")
+    ax.set_yscale("log")
+    plotting.label(ax, "GD step", "training loss", "loss")
+    return fig
+
+
+def plot_sweeps(sweeps: dict):
+    """For each task in ``sweeps`` (dict name -> :class:`Sweep`) two log-log panels: max output
+    gap and relative weight change vs width, with fitted slopes. Returns (figure, fits) with
+    fits[name] = (gap fit, weight-change fit)."""
+    fig, axes = plotting.figure(ncols=2, width=10.0)
+    fits = {}
+    for j, (name, sw) in enumerate(sweeps.items()):
+        c = plotting.CYCLE[j]
+        fg = plotting.scaling_plot(axes[0], sw.widths, sw.max_gap, name, c, theory_slope=-0.5 if j == 0 else None)
+        fw = plotting.scaling_plot(axes[1], sw.widths, sw.weight_change, name, c, theory_slope=-0.5 if j == 0 else None)
+        fits[name] = (fg, fw)
+    plotting.label(axes[0], "width $n$", r"$\max_{t,x} |f_t(x) - f^{lin}_t(x)|$", "network vs linearization")
+    plotting.label(axes[1], "width $n$", r"$\|\theta_T - \theta_0\| / \|\theta_0\|$", "relative weight change")
+    return fig, fits
+
+
+def plot_flow_comparison(cmp: FlowComparison, t_test: np.ndarray, t_train: np.ndarray, y_train: np.ndarray, times: Sequence[int]):
+    """The network (solid) and the closed-form prediction (dotted) at the given step indices of
+    ``cmp.steps``, on a 1-D test grid. Returns the figure."""
+    fig, axes = plotting.figure(ncols=1, width=7.0, height=3.6)
+    ax = axes[0]
+    order = np.argsort(t_test)
+    for j, i in enumerate(times):
+        c = plotting.CYCLE[j]
+        ax.plot(t_test[order], cmp.f_net[i, order, 0], color=c, label=f"network, step {int(cmp.steps[i])}")
+        ax.plot(t_test[order], cmp.f_pred[i, order, 0], ":", color="k", lw=1.4)
+    ax.plot([], [], ":", color="k", label="closed-form NTK prediction")
+    ax.plot(t_train, y_train[:, 0], "k.", ms=7, label="training data")
+    plotting.label(ax, "input angle $t$ (rad)", "output $f(x)$", "gradient descent vs the NTK closed form")
+    ax.legend(fontsize=8, ncol=2)
+    return fig
