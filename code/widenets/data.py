@@ -173,3 +173,72 @@ def accuracy(outputs: np.ndarray, labels: np.ndarray) -> float:
             f"outputs must be (N, k) and labels (N,), got {outputs.shape} and {labels.shape}"
         )
     return float(np.mean(np.argmax(outputs, axis=1) == labels))
+
+
+class MultiIndexPair(NamedTuple):
+    """A synthetic transfer pair from one multi-index teacher (chapters 5 and 8).
+
+    Inputs x ~ N(0, I_d), so ||x||^2 ~ d; both tasks depend on x only through the
+    k-dimensional projection z = P x (``projection`` P: (k, d) with orthonormal rows).
+    Task A: y = z, shape (n_a, k).  Task B: y = z_1 z_2 (a different link of the same z),
+    shape (n_b, 1) for training and (n_test, 1) for testing; Var(y_B) = 1.
+    """
+
+    projection: np.ndarray
+    x_a: np.ndarray
+    y_a: np.ndarray
+    x_b: np.ndarray
+    y_b: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+def multi_index_pair(
+    d: int = 32, k: int = 2, n_a: int = 1000, n_b: int = 50, n_test: int = 1000, seed: int = 0
+) -> MultiIndexPair:
+    """Draw a :class:`MultiIndexPair`: a random P (QR of a Gaussian matrix), then the A set,
+    the few-shot B set and the B test set, all from ``np.random.default_rng(seed)``.
+
+    Task A regresses z = P x (k outputs); task B regresses z_1 z_2, which needs k >= 2.
+    """
+    d = _checks.positive_int(d, "d")
+    k = _checks.positive_int(k, "k")
+    if k < 2 or k > d:
+        raise ValueError(f"k must satisfy 2 <= k <= d (task B is z_1 z_2), got k={k}, d={d}")
+    n_a = _checks.positive_int(n_a, "n_a")
+    n_b = _checks.positive_int(n_b, "n_b")
+    n_test = _checks.positive_int(n_test, "n_test")
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(rng.standard_normal((d, k)))
+    proj = q.T
+    xa, xb, xt = (rng.standard_normal((m, d)) for m in (n_a, n_b, n_test))
+
+    def link_b(x):
+        z = x @ proj.T
+        return (z[:, 0] * z[:, 1])[:, None]
+
+    return MultiIndexPair(proj, xa, xa @ proj.T, xb, link_b(xb), xt, link_b(xt))
+
+
+def noisy_transfer_pair(noise_dims: int = 192, seed: int = 0, test_fraction: float = 0.3) -> tuple[Task, Task, np.ndarray]:
+    """:func:`transfer_pair` made harder: append ``noise_dims`` pure-noise coordinates
+    (N(0, 1) each, drawn per example) to the 64 normalised pixels, then rotate all
+    d = 64 + noise_dims coordinates by one random orthogonal matrix Q shared by both tasks,
+    x -> [x_pixels, noise] Q. The label information lives in a 64-dimensional subspace that
+    random first-layer weights do not know about; learned features can find it.
+
+    Returns ``(task_a, task_b, signal)`` with ``signal`` (64, d) the orthonormal rows spanning
+    the pixel subspace after rotation (for :func:`widenets.transfer.weight_alignment`).
+    """
+    noise_dims = _checks.positive_int(noise_dims, "noise_dims")
+    a, b = transfer_pair(seed, test_fraction)
+    rng = np.random.default_rng(seed + 10_000)
+    d = a.x_train.shape[1] + noise_dims
+    q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+
+    def embed(x):
+        return np.concatenate([x, rng.standard_normal((x.shape[0], noise_dims))], axis=1) @ q
+
+    a = a._replace(x_train=embed(a.x_train), x_test=embed(a.x_test))
+    b = b._replace(x_train=embed(b.x_train), x_test=embed(b.x_test))
+    return a, b, q[:64]
