@@ -324,3 +324,19 @@ def plot_flow_comparison(cmp: FlowComparison, t_test: np.ndarray, t_train: np.nd
     plotting.label(ax, "input angle $t$ (rad)", "output $f(x)$", "gradient descent vs the NTK closed form")
     ax.legend(fontsize=8, ncol=2)
     return fig
+
+
+def plot_ntk_scaling(widths: Sequence[int], ntk_error: np.ndarray, ntk_change: np.ndarray):
+    """Two log-log panels against width: the empirical NTK's error at init (``ntk_error``,
+    (m, seeds), from :func:`ntk_convergence`) and its change over training (``ntk_change``,
+    from :func:`ntk_change`), with fitted slopes and the n^{-1/2} and n^{-1} guides.
+    Returns (figure, (error fit, change fit))."""
+    fig, axes = plotting.figure(ncols=2, width=10.0)
+    w = np.asarray(widths, dtype=np.float64)
+    f1 = plotting.scaling_plot(axes[0], w, ntk_error, "empirical vs analytic", plotting.MODEL_COLORS["ntk"], theory_slope=-0.5)
+    f2 = plotting.scaling_plot(axes[1], w, ntk_change, "change over training", plotting.MODEL_COLORS["ntk"], theory_slope=-0.5)
+    anchor = np.asarray(ntk_change).reshape(len(w), -1).mean(axis=1)[0]
+    axes[1].plot(w, anchor * (w / w[0]) ** -1.0, "--", color="0.5", label="slope $-1$")
+    plotting.label(axes[0], "width $n$", r"$\|\hat\Theta_0 - \Theta\|_F / \|\Theta\|_F$", "NTK at initialization")
+    plotting.label(axes[1], "width $n$", r"$\|\hat\Theta_T - \hat\Theta_0\|_F / \|\hat\Theta_0\|_F$", "NTK during training")
+    return fig, (f1, f2)

@@ -1,0 +1,123 @@
+"""Chapters 1-2: exercise checkers (a right and wrong answers each), the widget's logic and
+UI, and every figure function of the chapters on small inputs."""
+import jax
+import jax.numpy as jnp
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from widenets import data, kernels, linearization, tangent, widgets
+from widenets.exercises import ch01, ch02
+
+
+# --- chapter 1 checker ---------------------------------------------------------------------
+def _right_ntk(apply_fn, params, x):
+    J = tangent.tangent_features(apply_fn, params, x)[:, 0, :]
+    return J @ J.T
+
+
+def test_ch01_checker_accepts_the_right_answer():
+    fb = ch01.check_empirical_ntk(_right_ntk)
+    assert fb.ok, fb.message
+
+
+def test_ch01_checker_names_a_missing_layer():
+    def no_readout(apply_fn, params, x):
+        flat = lambda p: apply_fn([p, params[1]], x)[:, 0]  # noqa: E731
+        J = jax.jacrev(flat)(params[0])
+        J = jnp.concatenate([J["w"].reshape(x.shape[0], -1), J["b"].reshape(x.shape[0], -1)], 1)
+        return J @ J.T + 0.0  # input layer only: the readout weights are missing
+
+    fb = ch01.check_empirical_ntk(no_readout)
+    assert not fb.ok and "layer 2 (weights and biases)" in fb.message, fb.message
+
+
+def test_ch01_checker_names_a_factor_and_an_error():
+    fb = ch01.check_empirical_ntk(lambda a, p, x: 2 * _right_ntk(a, p, x))
+    assert not fb.ok and "times" in fb.message
+    fb = ch01.check_empirical_ntk(lambda a, p, x: np.ones((3, 3)))
+    assert not fb.ok and "shape" in fb.message
+    fb = ch01.check_empirical_ntk(lambda a, p, x: 1 / 0)
+    assert not fb.ok and "ZeroDivisionError" in fb.message
+
+
+# --- chapter 2 checker ---------------------------------------------------------------------
+def _relu_ntk(x, depth):
+    sigma = 2 * x @ x.T / x.shape[1]
+    theta = sigma
+    for _ in range(depth):
+        q = np.sqrt(np.outer(np.diag(sigma), np.diag(sigma)))
+        t = np.arccos(np.clip(sigma / q, -1, 1))
+        dot = 2 * (np.pi - t) / (2 * np.pi)
+        sigma = 2 * q * (np.sin(t) + (np.pi - t) * np.cos(t)) / (2 * np.pi)
+        theta = sigma + theta * dot
+    return theta
+
+
+def test_ch02_checker_accepts_the_right_answer():
+    fb = ch02.check_relu_ntk(_relu_ntk)
+    assert fb.ok, fb.message
+
+
+def test_ch02_checker_diagnoses_mistakes():
+    fb = ch02.check_relu_ntk(lambda x, L: np.asarray(kernels.nngp(x, depth=L)))
+    assert not fb.ok and "NNGP" in fb.message
+    fb = ch02.check_relu_ntk(lambda x, L: _relu_ntk(x, L + 1))
+    assert not fb.ok and "depth 2" in fb.message
+    fb = ch02.check_relu_ntk(lambda x, L: 0.5 * _relu_ntk(x, L))
+    assert not fb.ok and "times" in fb.message
+    fb = ch02.check_relu_ntk(lambda x, L: _relu_ntk(x, L) + 0.01)
+    assert not fb.ok and "differs" in fb.message
+
+
+# --- widget --------------------------------------------------------------------------------
+def test_widget_curves_and_ui():
+    c = widgets.linearization_curves(64, 0.5, steps=30)
+    assert c.f_net.shape == c.f_lin.shape == c.t_test.shape == (100,)
+    assert c.loss_net.shape == (31,) and c.loss_net[-1] < c.loss_net[0]
+    wide = widgets.linearization_curves(2048, 0.5, steps=30)
+    assert wide.max_gap < c.max_gap and wide.weight_change < c.weight_change
+    ui = widgets.linearization_explorer(steps=30)
+    import ipywidgets
+
+    assert isinstance(ui, ipywidgets.VBox)
+    sliders = ui.children[0].children
+    assert [s.description for s in sliders] == ["log2 width", "learning rate"]
+    sliders[0].value = 6  # redraws without error
+    plt.close("all")
+    with pytest.raises(ValueError, match="width"):
+        widgets.linearization_curves(0, 0.5)
+    with pytest.raises(ValueError, match="lr"):
+        widgets.linearization_curves(8, -0.5)
+
+
+def test_widget_static_figure():
+    fig = widgets.linearization_static_figure(widths=(32, 64), lrs=(0.5,), steps=20)
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(visible) == 4 and all(ax.get_xlabel() for ax in visible)
+    plt.close(fig)
+
+
+# --- figure functions of the chapters ----------------------------------------------------------
+def test_chapter_figures_draw_on_small_inputs():
+    r = data.regression_1d(8, 16, seed=0)
+    key = jax.random.PRNGKey(0)
+    from widenets import mlp
+
+    runs = {
+        n: linearization.train_pair(mlp.mlp(2, n), r.x_train, r.y_train, r.x_test, 10, 0.5, key)
+        for n in (16, 64)
+    }
+    fig = linearization.plot_pair_trajectories(runs, r.t_test, r.t_train, r.y_train)
+    assert all(ax.get_xlabel() and ax.get_ylabel() for ax in fig.axes)
+    sw = linearization.linearization_sweep(r.x_train, r.y_train, r.x_test, [16, 64], 10, 0.5, key)
+    fig, fits = linearization.plot_sweeps({"1-D": sw, "again": sw})
+    assert set(fits) == {"1-D", "again"} and fig.axes[0].get_xscale() == "log"
+    err = linearization.ntk_convergence(r.x_train, [16, 64], key, seeds=2)
+    ch = linearization.ntk_change(r.x_train, r.y_train, [16, 64], 5, 0.5, key)
+    fig, (f1, f2) = linearization.plot_ntk_scaling([16, 64], err, ch)
+    assert fig.axes[1].get_yscale() == "log" and np.isfinite(f1.slope)
+    cmp = linearization.flow_comparison(r.x_train, r.y_train, r.x_test, 64, 10, 0.5, key, every=5)
+    fig = linearization.plot_flow_comparison(cmp, r.t_test, r.t_train, r.y_train, [0, 2])
+    assert fig.axes[0].get_xlabel()
+    plt.close("all")
