@@ -4,6 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+
 from widenets import data, limits, mlp, scaling, train
 
 
@@ -107,5 +108,89 @@ def test_kernel_gd_converges_to_kernel_regression():
     ],
 )
 def test_bad_input_names_the_argument(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
+
+
+# --------------------------------------------------------------------------- chapter 7 parts
+from widenets.exercises import ch07  # noqa: E402
+
+
+def test_master_theorem_errors_shrink_like_inverse_sqrt_width():
+    mt = limits.master_theorem_errors(widths=(64, 256, 1024, 2048), seeds=6)
+    np.testing.assert_allclose(mt.limits, [0.23645, 0.60571], atol=1e-4)  # E tanh(sZ)^2, E Z tanh Z
+    for i in range(2):
+        fit = scaling.fit_power_law(mt.widths, mt.errors[:, :, i])
+        assert abs(fit.slope + 0.5) < 0.2, (i, fit)
+    # the W^T-after-W correction is real: the naive Gaussian answer 0 is far off at every width
+    assert np.all(mt.values[1:, :, 1].mean(axis=1) > 0.5)
+
+
+def test_particle_form_is_exactly_the_mup_network():
+    reg = data.regression_1d(6, 10, 0.0, 0)
+    x, y, xe = reg.x_train, reg.y_train, reg.x_test
+    net = mlp.mlp(2, 48, 1, 1, "tanh", "mup", sigma_b=1.0)
+    params = net.init(jax.random.PRNGKey(3))
+    params[-1]["b"] = jnp.zeros(1)
+    _, hist = train.gradient_descent(train.mse_loss(net.apply, x, y), params, 15, 0.5, net.lr_scales(),
+                                     record=lambda p: net.apply(p, xe))
+    h = limits.mf_particles_train(*limits.mup_network_to_particles(net, params), x, y, 15, 0.5,
+                                  "tanh", 1.0, 1.0, xe)
+    np.testing.assert_allclose(h["outputs"], hist["record"][-1], atol=1e-12)
+    np.testing.assert_allclose(h["loss"], hist["loss"], atol=1e-12)
+
+
+def test_quadrature_qmc_and_wide_networks_agree():
+    """Gauss-Hermite and randomized QMC estimates of the 1-hidden-layer limit agree with each
+    other, and finite muP networks approach them like n^{-1/2} (short training, where the
+    quadrature is accurate)."""
+    reg = data.regression_1d(6, 20, 0.0, 0)
+    x, y, xe = reg.x_train, reg.y_train, reg.x_test
+    steps, lr = 20, 0.5
+    q = limits.mf_limit_qmc(x, y, steps, lr, log2_points=13, replicas=3, x_eval=xe)
+    assert float(q["loss"][-1]) < 0.7 * float(q["loss"][0])
+    # tensor Gauss-Hermite converges slowly here (tanh has poles at +-i pi/2, so the rule's error
+    # decays only like exp(-c sqrt(order))): it approaches the QMC value as the order grows
+    rms = [float(np.sqrt(np.mean((np.asarray(limits.mf_limit_train(x, y, steps, lr, order=o, x_eval=xe)
+                                             ["outputs"]) - q["outputs"]) ** 2))) for o in (5, 11)]
+    assert rms[1] < 0.6 * rms[0] and rms[1] < 5e-3, rms
+    assert float(np.max(q["stderr"])) < 3e-3  # 3 replicas of 2^13 points
+    widths = [2**6, 2**9, 2**12]
+    fin = limits.finite_mup_outputs(x, y, widths, steps, lr, seeds=3, x_eval=xe)
+    err = np.sqrt(np.mean((fin - q["outputs"]) ** 2, axis=(2, 3)))
+    fit = scaling.fit_power_law(widths, err)
+    assert abs(fit.slope + 0.5) < 0.15, fit
+
+
+def test_mf_limit_cost_is_reported_per_step_count():
+    reg = data.regression_1d(4, 5, 0.0, 0)
+    secs = limits.mf_limit_cost(reg.x_train, reg.y_train, [5, 10], 0.5, log2_points=6)
+    assert secs.shape == (2,) and np.all(secs > 0)
+
+
+def test_ch07_checker(few_shot):
+    x, y, _ = few_shot
+    st, _ = limits.linear_mup_train(x, y, 1, 0.3)
+    assert ch07.check_linear_step(st.alpha, st.beta, x, y, 0.3)
+    st0 = limits.linear_mup_init(x.shape[1], y.shape[1])
+    fb = ch07.check_linear_step(st0.alpha, st.beta, x, y, 0.3)
+    assert not fb and "alpha1 equals its initial value" in fb.message
+    bad = st0.alpha + (st.alpha - st0.alpha) * x.shape[1]
+    assert "d times too large" in ch07.check_linear_step(bad, st.beta, x, y, 0.3).message
+    assert "shape" in ch07.check_linear_step(st.alpha[:2], st.beta, x, y, 0.3).message
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: limits.gauss_hermite_grid(8, 10), "too many"),
+        (lambda: limits.gauss_hermite(0), "order"),
+        (lambda: limits.mf_limit_qmc(np.ones((3, 2)), np.ones((3, 1)), 2, 0.1, replicas=1), "replicas"),
+        (lambda: limits.mf_particles_train(np.ones((4, 3)), np.ones(4), np.ones((4, 1)), np.ones(4),
+                                           np.ones((3, 2)), np.ones((3, 1)), 2, 0.1), "w1"),
+        (lambda: limits.mup_network_to_particles(mlp.mlp(2, 8, parametrization="ntk"), None), "mup"),
+    ],
+)
+def test_bad_input_names_the_argument_nonlinear(call, name):
     with pytest.raises(ValueError, match=name):
         call()

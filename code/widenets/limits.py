@@ -11,10 +11,10 @@ Three computations, each checked against finite networks in ``tests/test_limits.
    is a finite, deterministic recursion on a (d, d + k) and a (k, d + k) coefficient matrix
    (the construction of the MAML experiments of Tensor Programs IV).
 3. **The muP (= mean-field) limit of a 1-hidden-layer nonlinear network**
-   (:func:`mf_limit_train`): each neuron's trajectory is a deterministic function of its
-   Gaussian initial (input weights, bias, readout); the output is an expectation over that
-   law, computed by tensor Gauss-Hermite quadrature, and checked by Monte Carlo
-   (:func:`mf_limit_monte_carlo`).
+   (:func:`mf_limit_train`, :func:`mf_limit_qmc`): each neuron's trajectory is a deterministic
+   function of its Gaussian initial (input weights, bias, readout); the output is an
+   expectation over that law, computed by tensor Gauss-Hermite quadrature or by randomized
+   quasi-Monte Carlo with error bars.
 
 Plus the kernel (NTK) limit of the same training, :func:`kernel_gd`, for comparison.
 Everything runs in float64.
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from functools import partial
 from typing import Callable, NamedTuple
 
 import jax
@@ -396,25 +397,32 @@ def mf_particles_train(
 
     This is exactly ``mlp.mlp(d, n, k, 1, activation, "mup", sigma_w=.., sigma_b=..)`` trained by
     ``train.gradient_descent(.., net.lr_scales())`` with the output bias initialised to 0, under
-    w1 = sqrt(n) params[0]["w"].T, v1 = sqrt(n) params[0]["b"], w2 = sqrt(n) params[1]["w"].
-    Returns ``{"loss": (steps+1,), "outputs": (steps+1, M, k), "chi": (steps, N, k)}``.
+    the map :func:`mup_network_to_particles` (tested to rounding error).
+    Returns ``{"loss": (steps+1,), "outputs": (M, k)}``: the training loss along the way and the
+    final outputs on ``x_eval`` (M, d) (default x).
     """
     x, y = _xy(x, y)
     steps = _steps(steps)
     lr = _checks.positive(lr, "lr")
-    phi = activations.get(activation)
+    activations.get(activation)
     sigma = _checks.positive(sigma_w, "sigma_w")
     sb = _checks.nonnegative(sigma_b, "sigma_b")
     xe = x if x_eval is None else jnp.asarray(_checks.finite_array(x_eval, "x_eval", ndim=2), jnp.float64)
     w1, v1, w2, om = (jnp.asarray(a, jnp.float64) for a in (w1, v1, w2, weights))
-    n_data, d = x.shape
+    d = x.shape[1]
     if w1.ndim != 2 or w1.shape[1] != d:
         raise ValueError(f"w1 must have shape (P, {d}), got {w1.shape}")
     p = w1.shape[0]
     if v1.shape != (p,) or w2.shape != (p, y.shape[1]) or om.shape != (p,):
         raise ValueError(f"v1, w2, weights must have shapes ({p},), ({p}, {y.shape[1]}), ({p},)")
+    return _mf_run(w1, v1, w2, om, x, y, xe, steps, lr, activation, sigma, sb)
+
+
+@partial(jax.jit, static_argnames=("steps", "lr", "activation", "sigma", "sb"))
+def _mf_run(w1, v1, w2, om, x, y, xe, steps, lr, activation, sigma, sb):
+    phi = activations.get(activation)
     dphi = jax.vmap(jax.grad(lambda z: phi(z)))
-    dphi2 = lambda z: dphi(z.ravel()).reshape(z.shape)  # noqa: E731
+    n_data, d = x.shape
 
     def pre(a, v, z):
         return sigma / math.sqrt(d) * z @ a.T + sb * v  # (N, P)
@@ -423,27 +431,29 @@ def mf_particles_train(
         a, v, w, b = st
         return sigma * (phi(pre(a, v, z)) * om) @ w + sb * b
 
-    @jax.jit
-    def run(st0):
-        def step(st, _):
-            a, v, w, b = st
-            h = pre(a, v, x)
-            f = sigma * (phi(h) * om) @ w + sb * b
-            chi = (f - y) / n_data
-            back = (chi @ w.T) * dphi2(h)  # (N, P): (w2_j . chi_a) phi'(h_ja)
-            new = (a - lr * sigma**2 / math.sqrt(d) * back.T @ x,
-                   v - lr * sigma * sb * back.sum(axis=0),
-                   w - lr * sigma * phi(h).T @ chi,
-                   b - lr * sb * chi.sum(axis=0))
-            r = f - y
-            return new, (0.5 * jnp.sum(r * r) / n_data, out(st, xe), chi)
+    def step(st, _):
+        a, v, w, b = st
+        h = pre(a, v, x)
+        f = sigma * (phi(h) * om) @ w + sb * b
+        chi = (f - y) / n_data
+        back = (chi @ w.T) * dphi(h.ravel()).reshape(h.shape)  # (w2_j . chi_a) phi'(h_ja)
+        new = (a - lr * sigma**2 / math.sqrt(d) * back.T @ x,
+               v - lr * sigma * sb * back.sum(axis=0),
+               w - lr * sigma * phi(h).T @ chi,
+               b - lr * sb * chi.sum(axis=0))
+        r = f - y
+        return new, 0.5 * jnp.sum(r * r) / n_data
 
-        st, (loss, outs, chis) = jax.lax.scan(step, st0, None, length=steps)
-        r = out(st, x) - y
-        return {"loss": jnp.concatenate([loss, (0.5 * jnp.sum(r * r) / n_data)[None]]),
-                "outputs": jnp.concatenate([outs, out(st, xe)[None]]), "chi": chis}
+    st, loss = jax.lax.scan(step, (w1, v1, w2, jnp.zeros(y.shape[1])), None, length=steps)
+    r = out(st, x) - y
+    return {"loss": jnp.concatenate([loss, (0.5 * jnp.sum(r * r) / n_data)[None]]),
+            "outputs": out(st, xe)}
 
-    return run((w1, v1, w2, jnp.zeros(y.shape[1])))
+
+def _split_nodes(nodes, d, k, sb):
+    w1 = nodes[:, :d]
+    v1 = nodes[:, d] if sb > 0 else np.zeros(nodes.shape[0])
+    return w1, v1, nodes[:, nodes.shape[1] - k:]
 
 
 def mf_limit_train(
@@ -457,72 +467,69 @@ def mf_limit_train(
     order: int = 10,
     x_eval: jax.Array | None = None,
 ) -> dict:
-    """The infinite-width muP (mean-field) limit of a 1-hidden-layer network trained by GD.
+    """The infinite-width muP (mean-field) limit of a 1-hidden-layer network trained by GD,
+    by tensor Gauss-Hermite quadrature.
 
     Each neuron's trajectory is a deterministic function of its initial (w1, v1, w2) ~
     N(0, I_{d+1+k}) and of the shared residuals chi_t; the output is the expectation
-    f_t(x) = sigma_w E[w2_t phi(h_t(x))] + sigma_b b2_t. The expectation is computed by a
-    tensor Gauss-Hermite rule with ``order`` nodes per dimension (order^(d+1+k) neurons;
-    the bias dimension is dropped when sigma_b = 0), i.e. :func:`mf_particles_train` with
-    quadrature nodes as neurons and quadrature weights. Only small d + k are feasible.
-    Shapes and return value as :func:`mf_particles_train`.
+    f_t(x) = sigma_w E[w2_t phi(h_t(x))] + sigma_b b2_t. Here the expectation is a tensor
+    Gauss-Hermite rule with ``order`` nodes per dimension (order^(d+1+k) neurons; the bias
+    dimension is dropped when sigma_b = 0), i.e. :func:`mf_particles_train` with the nodes as
+    neurons and the quadrature weights as their weights. Only small d + k are feasible, and
+    the integrand grows rougher with the number of steps (see :func:`mf_limit_qmc`).
     """
     x, y = _xy(x, y)
     d, k = x.shape[1], y.shape[1]
     sb = _checks.nonnegative(sigma_b, "sigma_b")
     dim = d + k + (1 if sb > 0 else 0)
     nodes, weights = gauss_hermite_grid(dim, order)
-    w1 = nodes[:, :d]
-    v1 = nodes[:, d] if sb > 0 else np.zeros(nodes.shape[0])
-    w2 = nodes[:, dim - k:]
+    w1, v1, w2 = _split_nodes(nodes, d, k, sb)
     return mf_particles_train(w1, v1, w2, weights, x, y, steps, lr, activation, sigma_w, sb, x_eval)
 
 
-def mf_limit_monte_carlo(
-    chi: jax.Array,
+def mf_limit_qmc(
     x: jax.Array,
-    x_eval: jax.Array,
+    y: jax.Array,
+    steps: int,
     lr: float,
-    samples: int = 100_000,
-    key: jax.Array | None = None,
     activation: str = "tanh",
     sigma_w: float = 1.0,
     sigma_b: float = 1.0,
-) -> tuple[jax.Array, jax.Array]:
-    """Monte Carlo estimate of the limit's final outputs given its residuals ``chi`` (T, N, k)
-    (from :func:`mf_limit_train`): given chi, neurons evolve independently, so f_T(x) is the
-    mean of ``samples`` independent neurons' terms sigma_w w2_T phi(h_T(x)) plus sigma_b b2_T.
-    Returns ``(mean, stderr)``, each (M, k), for ``x_eval`` (M, d)."""
-    chi = jnp.asarray(_checks.finite_array(chi, "chi", ndim=3), jnp.float64)
-    _checks.finite_array(x, "x", ndim=2)
-    _checks.finite_array(x_eval, "x_eval", ndim=2)
-    lr = _checks.positive(lr, "lr")
-    samples = _checks.positive_int(samples, "samples")
-    sigma = _checks.positive(sigma_w, "sigma_w")
+    log2_points: int = 14,
+    replicas: int = 4,
+    seed: int = 0,
+    x_eval: jax.Array | None = None,
+) -> dict:
+    """The same limit as :func:`mf_limit_train`, with the expectation over the initial law
+    computed by randomized quasi-Monte Carlo: ``replicas`` independently scrambled Sobol sets of
+    2^log2_points points, mapped to N(0, I) by the inverse normal CDF, each trained
+    self-consistently. The replicas are independent, so their spread gives an error bar.
+
+    Returns ``{"outputs": (M, k) final outputs, mean over replicas, "stderr": (M, k),
+    "loss": (steps+1,) mean, "replicas": (replicas, M, k)}``.
+    """
+    from scipy.stats import norm, qmc
+
+    x, y = _xy(x, y)
+    d, k = x.shape[1], y.shape[1]
     sb = _checks.nonnegative(sigma_b, "sigma_b")
-    phi = activations.get(activation)
-    dphi = jax.vmap(jax.grad(lambda z: phi(z)))
-    x = jnp.asarray(x, jnp.float64)
-    xe = jnp.asarray(x_eval, jnp.float64)
-    d, k = x.shape[1], chi.shape[2]
-    key = jax.random.PRNGKey(0) if key is None else key
-    z = jax.random.normal(key, (samples, d + 1 + k))
-    st = (z[:, :d], z[:, d], z[:, d + 1:])
-
-    def pre(a, v, u):
-        return sigma / math.sqrt(d) * u @ a.T + sb * v
-
-    def step(s, c):
-        a, v, w = s
-        h = pre(a, v, x)
-        back = (c @ w.T) * dphi(h.ravel()).reshape(h.shape)
-        return (a - lr * sigma**2 / math.sqrt(d) * back.T @ x, v - lr * sigma * sb * back.sum(axis=0),
-                w - lr * sigma * phi(h).T @ c), None
-
-    (a, v, w), _ = jax.lax.scan(step, st, chi)
-    b2 = -lr * sb * chi.sum(axis=(0, 1))
-    terms = sigma * phi(pre(a, v, xe))[:, :, None] * w[None, :, :]  # (M, S, k)
-    return terms.mean(axis=1) + sb * b2, terms.std(axis=1, ddof=1) / math.sqrt(samples)
+    m = _checks.positive_int(log2_points, "log2_points")
+    replicas = _checks.positive_int(replicas, "replicas")
+    if replicas < 2:
+        raise ValueError("replicas must be >= 2 to estimate an error bar")
+    dim = d + k + (1 if sb > 0 else 0)
+    outs, losses = [], []
+    for r in range(replicas):
+        u = qmc.Sobol(dim, scramble=True, seed=np.random.default_rng([seed, r])).random_base2(m)
+        z = norm.ppf(u)
+        w1, v1, w2 = _split_nodes(z, d, k, sb)
+        h = mf_particles_train(w1, v1, w2, np.full(2**m, 2.0**-m), x, y, steps, lr, activation,
+                               sigma_w, sb, x_eval)
+        outs.append(np.asarray(h["outputs"]))
+        losses.append(np.asarray(h["loss"]))
+    outs = np.stack(outs)
+    return {"outputs": outs.mean(axis=0), "stderr": outs.std(axis=0, ddof=1) / math.sqrt(replicas),
+            "loss": np.mean(losses, axis=0), "replicas": outs}
 
 
 def mup_network_to_particles(net, params) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
@@ -535,15 +542,97 @@ def mup_network_to_particles(net, params) -> tuple[jax.Array, jax.Array, jax.Arr
             jnp.full((net.width,), 1.0 / net.width))
 
 
-def train_mup_network(net, x, y, steps: int, lr: float, key: jax.Array, x_eval=None,
-                      dtype=jnp.float64) -> jax.Array:
-    """Train a 1-hidden-layer ``mup`` network with output bias initialised to 0 (as in the limit)
-    by full-batch GD; returns its outputs on ``x_eval`` (default ``x``), shape (steps + 1, M, k)."""
-    xe = x if x_eval is None else x_eval
-    params = net.init(key, dtype)
-    params[-1]["b"] = jnp.zeros_like(params[-1]["b"])
-    xs, ys, xes = (jnp.asarray(a, dtype) for a in (x, y, xe))
-    scales = jax.tree_util.tree_map(lambda v: jnp.asarray(v, dtype), net.lr_scales())
-    _, hist = train.gradient_descent(train.mse_loss(net.apply, xs, ys), params, steps, lr, scales,
-                                     record=lambda p: net.apply(p, xes))
-    return hist["record"]
+def finite_mup_outputs(
+    x: jax.Array,
+    y: jax.Array,
+    widths,
+    steps: int,
+    lr: float,
+    activation: str = "tanh",
+    sigma_w: float = 1.0,
+    sigma_b: float = 1.0,
+    seeds: int = 3,
+    key: jax.Array | None = None,
+    x_eval: jax.Array | None = None,
+) -> np.ndarray:
+    """Final outputs (widths, seeds, M, k) of width-n ``mup`` networks
+    ``mlp.mlp(d, n, k, 1, activation, "mup", sigma_w, sigma_b)`` (output bias initialised to 0)
+    after ``steps`` GD steps, computed in the equivalent particle form of :func:`mf_particles_train`."""
+    from widenets import mlp
+
+    x, y = _xy(x, y)
+    seeds = _checks.positive_int(seeds, "seeds")
+    key = jax.random.PRNGKey(0) if key is None else key
+    out = []
+    for n in widths:
+        net = mlp.mlp(x.shape[1], _checks.positive_int(int(n), "widths"), y.shape[1], 1, activation,
+                      "mup", sigma_w=sigma_w, sigma_b=sigma_b)
+        row = []
+        for s in range(seeds):
+            parts = mup_network_to_particles(net, net.init(jax.random.fold_in(key, s)))
+            h = mf_particles_train(*parts, x, y, steps, lr, activation, sigma_w, sigma_b, x_eval)
+            row.append(np.asarray(h["outputs"]))
+        out.append(row)
+    return np.asarray(out)
+
+
+def mf_limit_cost(x: jax.Array, y: jax.Array, steps_list, lr: float, log2_points: int = 12,
+                  activation: str = "tanh") -> np.ndarray:
+    """Wall-clock seconds (after compilation) of one self-consistent run of the 1-hidden-layer
+    limit with 2^log2_points neurons, for each number of steps in ``steps_list``."""
+    import time
+
+    x, y = _xy(x, y)
+    d, k = x.shape[1], y.shape[1]
+    z = np.random.default_rng(0).standard_normal((2 ** _checks.positive_int(log2_points, "log2_points"),
+                                                  d + k + 1))
+    w1, v1, w2 = _split_nodes(z, d, k, 1.0)
+    om = np.full(z.shape[0], 1.0 / z.shape[0])
+    secs = []
+    for steps in steps_list:
+        run = lambda: mf_particles_train(w1, v1, w2, om, x, y, int(steps), lr, activation)  # noqa: E731
+        jax.block_until_ready(run())
+        t0 = time.perf_counter()
+        jax.block_until_ready(run())
+        secs.append(time.perf_counter() - t0)
+    return np.asarray(secs)
+
+
+def finite_linear_outputs(
+    x: jax.Array,
+    y: jax.Array,
+    widths,
+    steps: int,
+    lr: float,
+    parametrization: str = "mup",
+    seeds: int = 2,
+    key: jax.Array | None = None,
+    x_eval: jax.Array | None = None,
+    sigma_w: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Train ``mlp.mlp(d, n, k, 1, "identity", parametrization, sigma_w=sigma_w)`` by full-batch GD
+    (``net.lr_scales()``) at each width; returns ``(initial, final)`` outputs on ``x_eval``
+    (default x), each (widths, seeds, M, k). One compilation per width."""
+    from widenets import mlp
+
+    x, y = _xy(x, y)
+    xe = x if x_eval is None else jnp.asarray(x_eval, jnp.float64)
+    steps = _steps(steps)
+    lr = _checks.positive(lr, "lr")
+    seeds = _checks.positive_int(seeds, "seeds")
+    key = jax.random.PRNGKey(0) if key is None else key
+    first, last = [], []
+    for n in widths:
+        net = mlp.mlp(x.shape[1], _checks.positive_int(int(n), "widths"), y.shape[1], 1, "identity",
+                      parametrization, sigma_w=sigma_w)
+        loss = train.mse_loss(net.apply, x, y)
+
+        @jax.jit
+        def run(p0, net=net, loss=loss):
+            p, _ = train.gradient_descent(loss, p0, steps, lr, net.lr_scales())
+            return net.apply(p0, xe), net.apply(p, xe)
+
+        outs = [run(net.init(jax.random.fold_in(key, s))) for s in range(seeds)]
+        first.append([np.asarray(o[0]) for o in outs])
+        last.append([np.asarray(o[1]) for o in outs])
+    return np.asarray(first), np.asarray(last)
