@@ -92,7 +92,7 @@ def test_widget_curves_and_ui():
 
 
 def test_widget_static_figure():
-    fig = widgets.linearization_static_figure(widths=(32, 64), lrs=(0.5,), steps=20)
+    fig = widgets.linearization_static_figure(combos=((32, 0.5), (64, 0.5)), steps=20)
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert len(visible) == 4 and all(ax.get_xlabel() for ax in visible)
     plt.close(fig)

@@ -72,10 +72,12 @@ def train_pair(
     key: jax.Array,
     seeds: int = 1,
     dtype=jnp.float64,
+    params0=None,
 ) -> PairRun:
     """Train ``net`` and its linearization around the same theta_0 with the same GD.
 
-    For each of ``seeds`` keys split from ``key``: theta_0 = ``net.init``; the network
+    For each of ``seeds`` keys split from ``key``: theta_0 = ``net.init`` (or, if given,
+    ``params0``: parameters stacked over seeds, e.g. from :func:`nested_params`); the network
     minimises mse_loss(f) and the linearized model f_lin (:func:`widenets.tangent.linearize`)
     minimises mse_loss(f_lin), both by ``steps`` steps of GD with learning rate ``lr`` (times
     ``net.lr_scales()``). ``x`` (N, d), ``y`` (N, k), ``x_eval`` (M, d). One ``jit``, vmapped
@@ -86,8 +88,7 @@ def train_pair(
     x, y, x_eval = (jnp.asarray(a, dtype) for a in (x, y, x_eval))
     scales = net.lr_scales()
 
-    def run(k):
-        p0 = net.init(k, dtype)
+    def run(p0):
         f_lin = tangent.linearize(net.apply, p0)
         loss_net = _mse(net.apply, x, y)
         loss_lin = _mse(f_lin, x, y)
@@ -102,8 +103,35 @@ def train_pair(
         fn, fl, ln, ll = hist["record"]
         return fn, fl, ln, ll, tangent.relative_change(final[0], p0), tangent.relative_change(final[1], p0)
 
-    out = jax.jit(jax.vmap(run))(jax.random.split(key, seeds))
+    if params0 is None:
+        params0 = jax.jit(jax.vmap(lambda k: net.init(k, dtype)))(jax.random.split(key, seeds))
+    out = jax.jit(jax.vmap(run))(params0)
     return PairRun(*(np.asarray(o, dtype=np.float64) for o in out))
+
+
+def nested_params(params, width: int):
+    """The first ``width`` neurons of every hidden layer of ``params`` (a wider MLP's
+    parameters, optionally stacked over seeds on a leading axis).
+
+    In the NTK parametrization every trainable parameter is a standard normal whatever the
+    width, so these are exactly distributed as ``mlp.mlp(..., width, ...).init``: the sweeps
+    draw the widest network once (one compilation of the random draws instead of one per
+    width) and nest the narrower ones inside it, which also correlates the widths like
+    common random numbers."""
+    width = _checks.positive_int(width, "width")
+    depth = len(params) - 1
+    if params[0]["b"].shape[-1] < width:
+        raise ValueError(f"width={width} exceeds the width {params[0]['b'].shape[-1]} of params")
+    out = []
+    for l, p in enumerate(params):
+        w, b = p["w"], p["b"]
+        if l < depth:
+            w = w[..., :width] if l == 0 else w[..., :width, :width]
+            b = b[..., :width]
+        else:
+            w = w[..., :width, :]
+        out.append({"w": w, "b": b})
+    return out
 
 
 def _mse(apply_fn, x, y):
@@ -146,13 +174,17 @@ def linearization_sweep(
     dtype=jnp.float32,
 ) -> Sweep:
     """:func:`train_pair` at each width (NTK parametrization): the largest output gap between
-    network and linearization, and the relative weight change, each (m, seeds)."""
+    network and linearization, and the relative weight change, each (m, seeds). The
+    networks of one seed are nested (:func:`nested_params`) in the widest one."""
     _check_xy(x, y, x_eval)
     widths = _widths(widths)
+    seeds = _seeds(seeds)
+    widest = mlp.mlp(np.shape(x)[1], int(widths.max()), np.shape(y)[1], depth, activation, "ntk")
+    big = jax.jit(jax.vmap(lambda k: widest.init(k, dtype)))(jax.random.split(key, seeds))
     gaps, changes = [], []
-    for i, n in enumerate(widths):
+    for n in widths:
         net = mlp.mlp(np.shape(x)[1], int(n), np.shape(y)[1], depth, activation, "ntk")
-        run = train_pair(net, x, y, x_eval, steps, lr, jax.random.fold_in(key, i), seeds, dtype)
+        run = train_pair(net, x, y, x_eval, steps, lr, key, seeds, dtype, nested_params(big, int(n)))
         gaps.append(run.max_gap)
         changes.append(run.weight_change)
     return Sweep(widths, np.stack(gaps), np.stack(changes))
@@ -169,22 +201,24 @@ def ntk_convergence(
     dtype=jnp.float64,
 ) -> np.ndarray:
     """Relative Frobenius error ||Theta_hat_0 - Theta||_F / ||Theta||_F of the empirical NTK at
-    initialization (one output) against :func:`widenets.kernels.ntk`, shape (m, seeds)."""
+    initialization (one output) against :func:`widenets.kernels.ntk`, shape (m, seeds).
+    Networks of one seed are nested in the widest (:func:`nested_params`)."""
     _checks.finite_array(x, "x", ndim=2)
     widths = _widths(widths)
     seeds = _seeds(seeds)
     exact = kernels.ntk(x, depth=depth, activation=activation, sigma_b=sigma_b)
     xx = jnp.asarray(x, dtype)
+    widest = mlp.mlp(xx.shape[1], int(widths.max()), 1, depth, activation, "ntk", sigma_b=sigma_b)
+    big = jax.jit(jax.vmap(lambda k: widest.init(k, dtype)))(jax.random.split(key, seeds))
     out = []
-    for i, n in enumerate(widths):
+    for n in widths:
         net = mlp.mlp(xx.shape[1], int(n), 1, depth, activation, "ntk", sigma_b=sigma_b)
 
-        def err(k):
-            emp = tangent._empirical_ntk(net.apply, net.init(k, dtype), xx, None, True)
+        def err(p):
+            emp = tangent._empirical_ntk(net.apply, p, xx, None, True)
             return jnp.linalg.norm(emp - exact) / jnp.linalg.norm(exact)
 
-        keys = jax.random.split(jax.random.fold_in(key, i), seeds)
-        out.append(np.asarray(jax.jit(jax.vmap(err))(keys), dtype=np.float64))
+        out.append(np.asarray(jax.jit(jax.vmap(err))(nested_params(big, int(n))), dtype=np.float64))
     return np.stack(out)
 
 
@@ -206,19 +240,19 @@ def ntk_change(
     widths = _widths(widths)
     seeds = _seeds(seeds)
     xx, yy = jnp.asarray(x, dtype), jnp.asarray(y, dtype)
+    widest = mlp.mlp(xx.shape[1], int(widths.max()), yy.shape[1], depth, activation, "ntk")
+    big = jax.jit(jax.vmap(lambda k: widest.init(k, dtype)))(jax.random.split(key, seeds))
     out = []
-    for i, n in enumerate(widths):
+    for n in widths:
         net = mlp.mlp(xx.shape[1], int(n), yy.shape[1], depth, activation, "ntk")
 
-        def change(k):
-            p0 = net.init(k, dtype)
+        def change(p0):
             pT, _ = train.gradient_descent(_mse(net.apply, xx, yy), p0, steps, lr, net.lr_scales())
             k0 = tangent._empirical_ntk(net.apply, p0, xx, None, True)
             kT = tangent._empirical_ntk(net.apply, pT, xx, None, True)
             return jnp.linalg.norm(kT - k0) / jnp.linalg.norm(k0)
 
-        keys = jax.random.split(jax.random.fold_in(key, i), seeds)
-        out.append(np.asarray(jax.jit(jax.vmap(change))(keys), dtype=np.float64))
+        out.append(np.asarray(jax.jit(jax.vmap(change))(nested_params(big, int(n))), dtype=np.float64))
     return np.stack(out)
 
 

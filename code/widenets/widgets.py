@@ -87,10 +87,14 @@ def draw_linearization(axes, c: ExplorerCurves, width: int, lr: float) -> None:
     plotting.label(bx, "GD step", "training loss", f"weight change {c.weight_change:.3g}")
 
 
-def linearization_static_figure(widths: Sequence[int] = (32, 2048), lrs: Sequence[float] = (0.25, 1.0), steps: int = 150):
-    """A grid of :func:`draw_linearization` panels, one row per (width, lr): the HTML
-    reader's version of :func:`linearization_explorer`. Returns the figure."""
-    combos = [(w, lr) for w in widths for lr in lrs]
+def linearization_static_figure(
+    combos: Sequence[tuple[int, float]] = ((32, 0.5), (2048, 0.5), (32, 1.0)), steps: int = 150
+):
+    """A grid of :func:`draw_linearization` panel pairs, one per (width, lr) in ``combos``:
+    the HTML reader's version of :func:`linearization_explorer`. Returns the figure."""
+    combos = list(combos)
+    if not combos:
+        raise ValueError("combos must contain at least one (width, lr) pair")
     fig, axes = plotting.figure(ncols=4, nrows=(len(combos) + 1) // 2, width=13.0)
     for i, (w, lr) in enumerate(combos):
         draw_linearization(axes[2 * i: 2 * i + 2], linearization_curves(w, lr, steps), w, lr)
