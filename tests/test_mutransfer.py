@@ -80,6 +80,14 @@ def test_best_lr_skips_learning_rates_where_any_seed_diverged():
         mt.best_lr_index(_fake_sweep([[[np.nan], [np.inf]]]))
 
 
+def test_full_size_grids_cover_the_chapter_grids_in_half_steps():
+    g = mt.full_size_grids()
+    for kp, small in mt.GRIDS.items():
+        assert np.all(np.diff(g[kp]) == 0.5) and g[kp][0] == small[0] - 2 and g[kp][-1] == small[-1] + 2
+    assert len({len(v) for v in g.values()}) == 1  # sp and mup of one optimizer run together
+    assert mt.FULL_SIZE["widths"] == tuple(2**k for k in range(6, 14))
+
+
 def test_lr_grid():
     np.testing.assert_array_equal(mt.lr_grid(-3, 1), [-3, -2, -1, 0, 1])
     np.testing.assert_array_equal(mt.lr_grid(0, 1, 0.5), [0, 0.5, 1])

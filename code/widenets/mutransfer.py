@@ -290,14 +290,21 @@ def chapter_sweeps(key: jax.Array, widths: Sequence[int] = (64, 128, 256, 512, 1
     return out
 
 
+def full_size_grids(step: float = 0.5, margin: float = 2.0) -> dict[tuple[str, str], tuple[float, ...]]:
+    """The chapter's grids :data:`GRIDS` widened by ``margin`` on each side (wider nets and
+    longer training move SP's optimum further) and refined to ``step``."""
+    margin = _checks.nonnegative(margin, "margin")
+    return {kp: tuple(lr_grid(g[0] - margin, g[-1] + margin, step)) for kp, g in GRIDS.items()}
+
+
 def full_size_sweep(key: jax.Array, **overrides) -> dict[tuple[str, str], Sweep]:
-    """The full-size version of the chapter's figure (for a GPU): :data:`FULL_SIZE`
-    (widths 2^6..2^13, all 1257 training digits, 1000 steps, 5 seeds) on the chapter's
-    grid ranges refined to half steps. ``overrides`` replace any of these arguments."""
+    """The full-size version of the chapter's figure, for a GPU: :data:`FULL_SIZE`
+    (widths 2^6..2^13, all 1257 training digits, 1000 full-batch steps, 5 seeds) on
+    :func:`full_size_grids` (log2 lr in half steps). ``overrides`` replace any argument
+    of :data:`FULL_SIZE` (e.g. ``steps=300``) or of :func:`lr_sweeps`."""
     cfg = dict(FULL_SIZE)
     cfg.update(overrides)
-    step = cfg.pop("grid_step")
-    grids = {kp: tuple(lr_grid(g[0], g[-1], step)) for kp, g in GRIDS.items()}
+    grids = full_size_grids(cfg.pop("grid_step"))
     return chapter_sweeps(key, grids=grids, **cfg)
 
 
