@@ -88,8 +88,18 @@ def coord_check(
             fw = net.forward(p, xs)
             return list(fw.acts) + [fw.output]
 
-        run = jax.jit(lambda p, loss=loss, scales=scales, record=record:
-                      train.gradient_descent(loss, p, steps, lr, scales, record=record)[1]["record"])
+        grad = jax.grad(loss)
+
+        def run(p, grad=grad, scales=scales, record=record):
+            # eager SGD steps, the update of train.gradient_descent: for 3 steps this is much
+            # cheaper than compiling a scan for every width (primitives are cached across runs)
+            recs = [record(p)]
+            for _ in range(steps):
+                g = grad(p)
+                p = jax.tree_util.tree_map(lambda a, sc, dd: a - lr * sc * dd, p, scales, g)
+                recs.append(record(p))
+            return [jnp.stack(r) for r in zip(*recs)]
+
         s_w, c_w = [], []
         for s in range(seeds):
             rec = run(net.init(jax.random.fold_in(key, s), dtype))
