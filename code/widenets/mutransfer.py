@@ -1,19 +1,22 @@
 """muTransfer: learning-rate sweeps across widths, best-lr extraction, and what transfer saves.
 
-Tensor Programs V (Yang et al. 2021) observe that under the maximal-update parametrization
+Tensor Programs V (Yang et al. 2022) observe that under the maximal-update parametrization
 (muP) the optimal hyperparameters of a network, the learning rate first of all, do not depend
 on its width, whereas under the standard parametrization (SP) they drift. So one can tune a
 narrow *proxy* and copy the learning rate to the wide *target* ("muTransfer").
 
 This module measures that on digits with the book's MLPs:
 
-* :func:`lr_sweep` trains, for every width n in ``widths``, every learning rate
-  eta = 2^k (k in ``log2_lrs``) and every seed, a network ``mlp.mlp(d, n, k, depth,
+* :func:`lr_sweeps` trains, for every width n in ``widths``, every learning rate
+  eta = 2^k (k in the grid) and every seed, a network ``mlp.mlp(d, n, k, depth,
   parametrization, optimizer)`` for ``steps`` full-batch steps of :func:`train.gradient_descent`
   or :func:`train.adam` (per-layer factors :meth:`mlp.MLP.lr_scales`) on the squared loss
-  of a class-balanced subsample of digits. All learning rates and seeds of one width run
-  in one call: ``jax.jit(jax.vmap(jax.vmap(run)))``, compiled once per width (shapes
-  change with the width), in float32.
+  of a class-balanced subsample of digits. All parametrizations, learning rates and seeds
+  of one width run in one call, ``jax.jit(jax.vmap(run))`` over a flat axis of runs,
+  compiled once per width and optimizer (shapes change with the width), in float32. This
+  works because the learning rate is passed inside the per-layer factors (so it can be
+  traced) and because SP and muP are run in their equivalent form with all multipliers
+  a_l = 0 (:func:`a_zero_form`), where they differ only in data: init scales and lr factors.
 * Divergence is explicit: a run *diverged* if its loss trajectory contains nan/inf or its
   final loss exceeds its initial loss. :func:`best_lr_index` takes, per width, the
   learning rate with the lowest seed-mean final training loss among those where no seed
@@ -279,12 +282,15 @@ def lr_sweep(parametrization: str, optimizer: str, widths: Sequence[int], log2_l
 
 
 def chapter_sweeps(key: jax.Array, widths: Sequence[int] = (64, 128, 256, 512, 1024, 2048),
-                   grids: dict | None = None, **kwargs) -> dict[tuple[str, str], Sweep]:
-    """The four sweeps of the chapter's figure, keyed (parametrization, optimizer), each on
-    its grid from :data:`GRIDS` (or ``grids``); ``kwargs`` go to :func:`lr_sweeps`."""
+                   grids: dict | None = None, optimizers: Sequence[str] = ("sgd", "adam"),
+                   **kwargs) -> dict[tuple[str, str], Sweep]:
+    """The sweeps of the chapter's figure, keyed (parametrization, optimizer): SP and muP for
+    each of ``optimizers``, on the grids :data:`GRIDS` (or ``grids``); ``kwargs`` go to
+    :func:`lr_sweeps`."""
     grids = GRIDS if grids is None else grids
     out = {}
-    for opt in ("sgd", "adam"):
+    for opt in optimizers:
+        _checks.one_of(opt, mlp.OPTIMIZERS, "optimizers")
         res = lr_sweeps(("sp", "mup"), opt, widths, {p: grids[(p, opt)] for p in ("sp", "mup")}, key, **kwargs)
         out.update({(p, opt): s for p, s in res.items()})
     return out
@@ -348,9 +354,11 @@ def summary(sweep: Sweep) -> str:
     best = best_log2_lr(sweep)
     m = mean_loss(sweep)
     tl = transferred_loss(sweep)
+    i = best_lr_index(sweep)
+    edge = " (a best lr is on the grid's edge: widen the grid)" if i.min() == 0 or i.max() == sweep.log2_lrs.size - 1 else ""
     lines = [f"{sweep.parametrization.upper()} + {sweep.optimizer}: grid log2 lr = "
              f"{sweep.log2_lrs[0]:g}..{sweep.log2_lrs[-1]:g} (step {np.diff(sweep.log2_lrs).min() if sweep.log2_lrs.size > 1 else 0:g}), "
-             f"drift {lr_drift(sweep)} grid steps"]
+             f"drift {lr_drift(sweep)} grid steps{edge}"]
     for j, n in enumerate(sweep.widths):
         lines.append(f"  width {n:5d}: best log2 lr {best[j]:+5.1f}, loss {m[j].min():.4f}, "
                      f"loss at the width-{sweep.widths[0]} lr {tl[j]:.4f}")
