@@ -220,7 +220,7 @@ def multi_index_pair(
     return MultiIndexPair(proj, xa, xa @ proj.T, xb, link_b(xb), xt, link_b(xt))
 
 
-def noisy_transfer_pair(noise_dims: int = 192, seed: int = 0, test_fraction: float = 0.3) -> tuple[Task, Task, np.ndarray]:
+def noisy_transfer_pair(noise_dims: int = 128, seed: int = 0, test_fraction: float = 0.3) -> tuple[Task, Task, np.ndarray]:
     """:func:`transfer_pair` made harder: append ``noise_dims`` pure-noise coordinates
     (N(0, 1) each, drawn per example) to the 64 normalised pixels, then rotate all
     d = 64 + noise_dims coordinates by one random orthogonal matrix Q shared by both tasks,

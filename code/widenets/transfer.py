@@ -78,8 +78,9 @@ def ridge_probe(
     feats_test: jax.Array,
     ridges: Sequence[float] = DEFAULT_RIDGES,
 ) -> tuple[jax.Array, jax.Array]:
-    """A linear probe: ridge regression of ``y_train`` (N, k) on features (N, n), with an
-    intercept, the ridge chosen from ``ridges`` by exact leave-one-out error.
+    """A linear probe: ridge regression of ``y_train`` (N, k) on features (N, n), the ridge
+    chosen from ``ridges`` by exact leave-one-out error. The intercept is the training mean of
+    ``y`` (fixed, not refitted with the weights).
 
     Solved in the dual: with K = F F^T / n, prediction(x) = mean(y) + k(x)^T (K + lam s I)^{-1}
     (y - mean(y)), s = tr(K)/N, so the cost is O(N^2 n) whatever the width.
@@ -107,7 +108,8 @@ def kernel_probe(
             f"{np.shape(k_test_train)}"
         )
     _checks.same_length(k_train, y_train, "k_train", "y_train")
-    pred, lam, _ = _loo_ridge(jnp.asarray(k_train), jnp.asarray(k_test_train), jnp.asarray(y_train), ridges)
+    pred, lam, _ = jax.jit(_loo_ridge, static_argnums=3)(
+        jnp.asarray(k_train), jnp.asarray(k_test_train), jnp.asarray(y_train), tuple(ridges))
     return pred, lam
 
 
@@ -181,13 +183,16 @@ def _protocol(net_a, net_b, steps_a, steps_b, lr, classify, init_f, lr_f, key, x
         q, _ = train.gradient_descent(_sq_loss(net_b.apply, xb, yb), new_head(net_b, p), steps_b, lr, scales)
         return _score(net_b.apply(q, xt), yt, classify)
 
+    # fine-tune from the random and the pretrained weights in one vmapped loop
+    ft = jax.vmap(finetune)(jax.tree_util.tree_map(lambda u, v: jnp.stack([u, v]), p0, p1))
+
     # feature kernel of task A's first 100 training inputs, before and after pretraining
     xs, ys = xa[:100], ya[:100]
     k0 = features._feature_kernel(hidden_features(net_a, p0, xs))
     k1 = features._feature_kernel(hidden_features(net_a, p1, xs))
     ky = ys @ ys.T
     metrics = dict(
-        finetune_random=finetune(p0), finetune_pretrained=finetune(p1), loss_a=hist["loss"][-1],
+        finetune_random=ft[0], finetune_pretrained=ft[1], loss_a=hist["loss"][-1],
         align_random=weight_alignment(p0[0]["w"], proj), align_pretrained=weight_alignment(p1[0]["w"], proj),
         kernel_change=features._relative_change(k0, k1),
         label_align_random=features._cka(k0, ky), label_align_pretrained=features._cka(k1, ky),
@@ -316,7 +321,7 @@ def transfer_sweep(
     return _sweep(arrays, widths, seeds, parametrizations, steps_a, steps_b, lr, False)
 
 
-def digits_arrays(seeds: Sequence[int], shots: int = 5, noise_dims: int = 192, n_a: int = 300,
+def digits_arrays(seeds: Sequence[int], shots: int = 5, noise_dims: int = 128, n_a: int = 300,
                   dtype=jnp.float32) -> tuple[jax.Array, ...]:
     """Stacked per-seed arrays (x_a, y_a, x_b, y_b, x_test, y_test, signal) of the noisy digits
     pair (:func:`widenets.data.noisy_transfer_pair`): ``n_a`` task-A (0-4) training examples,
@@ -337,7 +342,7 @@ def digits_sweep(
     seeds: Sequence[int] = (0, 1, 2),
     parametrizations: Sequence[str] = ("ntk", "mup"),
     shots: int = 5,
-    noise_dims: int = 192,
+    noise_dims: int = 128,
     n_a: int = 300,
     steps_a: int = 100,
     steps_b: int = 30,
@@ -448,7 +453,7 @@ class GPConditioning(NamedTuple):
 def gp_conditioning(
     pair: data.MultiIndexPair,
     widths: Sequence[int] = (2, 8, 32, 128, 512),
-    n_samples: int = 4000,
+    n_samples: int = 2000,
     n_cond: int = 16,
     noise: float = 0.5,
     key: jax.Array | None = None,
@@ -477,23 +482,31 @@ def gp_conditioning(
     proj = jnp.asarray(pair.projection, jnp.float32)
     d = x.shape[1]
 
+    n_max = int(widths.max())
+
     def one(n, k):
-        w = jax.random.normal(k, (d, n), jnp.float32)
-        f = jax.nn.relu(x @ w * jnp.sqrt(2.0 / d))
+        # one compiled program for every width: draw n_max columns, use the first n
+        w = jax.random.normal(k, (d, n_max), jnp.float32)
+        mask = (jnp.arange(n_max) < n).astype(jnp.float32)
+        f = jax.nn.relu(x @ w * jnp.sqrt(2.0 / d)) * mask
         cov = 2.0 * f @ f.T / n + s2 * jnp.eye(n_cond)
         chol = jnp.linalg.cholesky(cov)
         alpha = jax.scipy.linalg.solve_triangular(chol, y, lower=True)
         loglik = -0.5 * jnp.sum(alpha**2) - y.shape[1] * jnp.sum(jnp.log(jnp.diag(chol)))
-        return loglik, weight_alignment(w, proj)
+        wm = w * mask
+        return loglik, jnp.linalg.norm(proj @ wm) / jnp.linalg.norm(wm)
 
-    prior, post, err, ess = [], [], [], []
-    for n, k in zip(widths, jax.random.split(key, widths.size)):
-        ll, q = jax.jit(jax.vmap(partial(one, int(n))))(jax.random.split(k, n_samples))
+    @jax.jit
+    def moments(n, k):
+        ll, q = jax.vmap(partial(one, n))(jax.random.split(k, n_samples))
         wts = jax.nn.softmax(ll)
         m_post, m_prior = jnp.sum(wts * q), jnp.mean(q)
         # delta-method standard error of sum w q - mean q under self-normalised IS
         se = jnp.sqrt(jnp.sum(wts**2 * (q - m_post) ** 2) + jnp.var(q) / n_samples)
-        prior.append(m_prior), post.append(m_post), err.append(se), ess.append(1.0 / jnp.sum(wts**2))
+        return m_prior, m_post, se, 1.0 / jnp.sum(wts**2)
+
+    res = [moments(jnp.float32(n), k) for n, k in zip(widths, jax.random.split(key, widths.size))]
+    prior, post, err, ess = zip(*res)
     return GPConditioning(widths, *(np.asarray(v, dtype=np.float64) for v in (prior, post, err, ess)))
 
 
@@ -501,10 +514,11 @@ def gp_conditioning(
 # learned first-layer weights as images, and figures
 # --------------------------------------------------------------------------------------
 def digits_first_layer(parametrization: str = "mup", width: int = 256, seed: int = 0,
-                       noise_dims: int = 192, n_a: int = 300, steps: int = 100,
+                       noise_dims: int = 128, n_a: int = 300, steps: int = 100,
                        lr: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
-    """First-layer weights mapped back to pixel space, before and after pretraining on noisy
-    digits 0-4: returns ``(w0, w1)``, each (64, width), the columns of ``signal @ W`` (signal:
+    """Effective first-layer weights W = m w mapped back to pixel space, before and after
+    pretraining on noisy digits 0-4: returns ``(w0, w1)``, each (64, width), the columns of
+    ``signal @ W`` (the same ``w0`` for every parametrization with the same seed; signal:
     the rotated pixel subspace of :func:`widenets.data.noisy_transfer_pair`). Same network,
     data and training as :func:`digits_sweep` for ``seed``."""
     _checks.one_of(parametrization, mlp.PARAMETRIZATIONS, "parametrization")
@@ -515,7 +529,8 @@ def digits_first_layer(parametrization: str = "mup", width: int = 256, seed: int
     p0 = net.init(jax.random.PRNGKey(seed), dtype=xa.dtype)
     p1, _ = jax.jit(lambda p: train.gradient_descent(_sq_loss(net.apply, xa, ya), p, steps, lr,
                                                      net.lr_scales()))(p0)
-    return np.asarray(signal @ p0[0]["w"]), np.asarray(signal @ p1[0]["w"])
+    m = net.multipliers()[0][0]  # effective weights W = m w: the same at init in every parametrization
+    return np.asarray(signal @ (m * p0[0]["w"])), np.asarray(signal @ (m * p1[0]["w"]))
 
 
 def top_directions(w: np.ndarray, count: int = 4) -> np.ndarray:
