@@ -189,6 +189,7 @@ def test_plot_sweeps_has_labelled_log_axes(sweeps):
         (lambda: mt.tuning_cost(64, 128, 0, 1, 1, 1), "n_lrs"),
         (lambda: mt.flops_per_step(64, 0, 10, 1, 1), "width"),
         (lambda: mt.a_zero_form(mlp.parametrization("sp"), "lbfgs"), "optimizer"),
+        (lambda: mt.chapter_sweeps(jax.random.PRNGKey(0), widths=(8,), optimizers=("sgdm",)), "optimizers"),
         (lambda: mt.plot_sweep(None, None, metric="accuracy"), "metric"),
     ],
 )
