@@ -92,9 +92,12 @@ def test_widget_curves_and_ui():
 
 
 def test_widget_static_figure():
-    fig = widgets.linearization_static_figure(combos=((32, 0.5), (64, 0.5)), steps=20)
+    # (64, 0.5, 30 steps) is cached by test_widget_curves_and_ui when run in the same session
+    fig = widgets.linearization_static_figure(combos=((64, 0.5),), steps=30)
     visible = [ax for ax in fig.axes if ax.get_visible()]
-    assert len(visible) == 4 and all(ax.get_xlabel() for ax in visible)
+    assert len(visible) == 2 and all(ax.get_xlabel() for ax in visible)
+    with pytest.raises(ValueError, match="combos"):
+        widgets.linearization_static_figure(combos=())
     plt.close(fig)
 
 
@@ -102,14 +105,6 @@ def test_widget_static_figure():
 def test_chapter_figures_draw_on_small_inputs():
     r = data.regression_1d(8, 16, seed=0)
     key = jax.random.PRNGKey(0)
-    from widenets import mlp
-
-    runs = {
-        n: linearization.train_pair(mlp.mlp(2, n), r.x_train, r.y_train, r.x_test, 10, 0.5, key)
-        for n in (16, 64)
-    }
-    fig = linearization.plot_pair_trajectories(runs, r.t_test, r.t_train, r.y_train)
-    assert all(ax.get_xlabel() and ax.get_ylabel() for ax in fig.axes)
     sw = linearization.linearization_sweep(r.x_train, r.y_train, r.x_test, [16, 64], 10, 0.5, key)
     fig, fits = linearization.plot_sweeps({"1-D": sw, "again": sw})
     assert set(fits) == {"1-D", "again"} and fig.axes[0].get_xscale() == "log"

@@ -305,28 +305,6 @@ def flow_comparison(
 
 
 # --- figures -----------------------------------------------------------------------------------
-def plot_pair_trajectories(runs: dict, t_eval: np.ndarray, t_train: np.ndarray, y_train: np.ndarray):
-    """Network (solid) and linearization (dashed) on a 1-D test grid after training, for each
-    width in ``runs`` (dict width -> :class:`PairRun`, seed 0), plus their training losses.
-    ``t_eval`` (M,) angles of the evaluation points. Returns the figure."""
-    fig, axes = plotting.figure(ncols=len(runs) + 1, width=4.0 * (len(runs) + 1))
-    order = np.argsort(t_eval)
-    for ax, (n, run) in zip(axes, runs.items()):
-        ax.plot(t_eval[order], run.f_net[0, 0, order, 0], color="0.6", lw=1, label="$f_0$ (init)")
-        ax.plot(t_eval[order], run.f_net[0, -1, order, 0], color=plotting.MODEL_COLORS["ntk"], label="network $f_T$")
-        ax.plot(t_eval[order], run.f_lin[0, -1, order, 0], "--", color=plotting.MODEL_COLORS["linearized"], label="linearization $f^{lin}_T$")
-        ax.plot(t_train, y_train[:, 0], "k.", ms=7, label="training data")
-        plotting.label(ax, "input angle $t$ (rad)", "output $f(x)$", f"width $n = {n}$")
-    ax = axes[-1]
-    for j, (n, run) in enumerate(runs.items()):
-        c = plotting.CYCLE[j]
-        ax.plot(run.loss_net[0], color=c, label=f"network, $n={n}$")
-        ax.plot(run.loss_lin[0], "--", color=c, label=f"linearization, $n={n}$")
-    ax.set_yscale("log")
-    plotting.label(ax, "GD step", "training loss", "loss")
-    return fig
-
-
 def plot_sweeps(sweeps: dict):
     """For each task in ``sweeps`` (dict name -> :class:`Sweep`) two log-log panels: max output
     gap and relative weight change vs width, with fitted slopes. Returns (figure, fits) with
