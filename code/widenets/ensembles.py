@@ -516,4 +516,5 @@ def plot_digits(ax, comp: DigitsComparison) -> None:
     ax.axhline(s, color=plotting.MODEL_COLORS["theory"], ls=":", lw=1.2,
                label=f"one infinitely wide network (sample): {s:.3f}")
     ax.set_xscale("log", base=2)
-    plotting.label(ax, "width n", "test accuracy", "digits: kernels vs trained networks")
+    plotting.label(ax, "width n", "test accuracy", "digits: kernels vs trained networks", legend=False)
+    ax.legend(loc="center right", fontsize=8)
