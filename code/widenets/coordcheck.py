@@ -144,6 +144,10 @@ def plot_coord_check(results: Sequence[CoordCheck], quantity: str = "size", widt
                 ax.plot(res.widths, mean, "o-", label=lab, color=plotting.CYCLE[l % len(plotting.CYCLE)])
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
+            lo, hi = ax.get_ylim()
+            if hi < 10 * lo:  # show flat lines as flat: every panel spans at least a decade
+                mid = np.sqrt(lo * hi)
+                ax.set_ylim(mid / np.sqrt(10), mid * np.sqrt(10))
             what = "mean $|x_t|$" if quantity == "size" else "mean $|x_t - x_0|$"
             plotting.label(ax, "width $n$", what if col == 0 else "",
                            f"{res.name}, step {t}", legend=(col == ncols - 1 and row == 0))
