@@ -57,6 +57,14 @@ def _mse(apply_fn, x, y):
     return lambda p: 0.5 * jnp.sum((apply_fn(p, x) - y) ** 2) / x.shape[0]
 
 
+def _keys(seed: int, seeds: int):
+    """``seeds`` PRNG keys split from ``jax.random.key(seed, impl="rbg")``. The "rbg" generator
+    (XLA's RngBitGenerator) is used instead of the default threefry because the chapters
+    compile one program per width, and threefry's compile time on CPU (seconds per program)
+    would dominate their run time."""
+    return jax.random.split(jax.random.key(int(seed), impl="rbg"), seeds)
+
+
 def _check_task(task):
     if not isinstance(task, data.Task):
         raise ValueError(f"task must be a widenets.data.Task, got {type(task).__name__}")
@@ -188,7 +196,7 @@ def width_sweep(
     GD with learning rate ``lr`` (times the parametrization's per-layer factors n^{-c_l},
     all 1 for ``ntk``) for ``steps`` steps on the loss 1/(2N) sum ||f(x_i) - y_i||^2 over the
     training set of ``task``; ``seeds`` initializations per width from
-    ``jax.random.PRNGKey(seed)`` (the same keys at every width). Alignment is measured on
+    ``seed`` (the same keys at every width; see :func:`_keys`). Alignment is measured on
     the test inputs of ``task``. See the module docstring for the definitions; returns a
     :class:`WidthSweep`.
     """
@@ -199,7 +207,7 @@ def width_sweep(
     lr = _checks.positive(lr, "lr")
     x, y = (jnp.asarray(a, dtype) for a in (task.x_train, task.y_train))
     xe, ye = (jnp.asarray(a, dtype) for a in (task.x_test, task.y_test))
-    keys = jax.random.split(jax.random.PRNGKey(seed), seeds)
+    keys = _keys(seed, seeds)
     rows = []
     for n in widths:
         net = mlp.mlp(x.shape[1], n, y.shape[1], depth=depth, activation=activation,
@@ -221,7 +229,7 @@ def width_sweep(
 class SweepSlopes(NamedTuple):
     """Fitted width exponents (:func:`widenets.scaling.fit_power_law`) of a :class:`WidthSweep`,
     each a PowerLawFit (slope, intercept, stderr); ``preact`` and ``kernel``: one per layer;
-    ``kernel_tail``: the kernel fits over the largest half of the widths only."""
+    ``kernel_tail``: the kernel fits over the three largest widths only."""
 
     preact: list
     contribution: scaling.PowerLawFit
@@ -232,9 +240,9 @@ class SweepSlopes(NamedTuple):
 
 def sweep_slopes(sweep: WidthSweep) -> SweepSlopes:
     """Fit the width exponent of every measured change in ``sweep`` (needs >= 2 widths;
-    ``kernel_tail`` uses the last ceil(m/2) widths, at least 2)."""
+    ``kernel_tail`` uses the last three widths, or all if there are fewer)."""
     w = sweep.widths
-    tail = slice(-max(2, (len(w) + 1) // 2), None)
+    tail = slice(-3, None)
     L = sweep.preact_change.shape[1]
     return SweepSlopes(
         [scaling.fit_power_law(w, sweep.preact_change[:, l]) for l in range(L)],
@@ -327,7 +335,7 @@ def lazy_sweep(
     """Train the centred, alpha-scaled model f_alpha = alpha (f(theta) - f(theta_0)) of a
     fixed ``width`` with GD at learning rate ``lr / alpha^2`` for each alpha in ``alphas``.
 
-    The same initializations (``seeds`` keys from ``PRNGKey(seed)``) serve every alpha, so
+    The same initializations (``seeds`` keys from ``seed``, see :func:`_keys`) serve every alpha, so
     the only difference between rows is alpha. Returns a :class:`LazySweep`.
     """
     task = _check_task(task)
@@ -338,7 +346,7 @@ def lazy_sweep(
     lr = _checks.positive(lr, "lr")
     x, y = (jnp.asarray(a, dtype) for a in (task.x_train, task.y_train))
     xe = jnp.asarray(task.x_test, dtype)
-    keys = jax.random.split(jax.random.PRNGKey(seed), seeds)
+    keys = _keys(seed, seeds)
     base = mlp.mlp(x.shape[1], width, y.shape[1], depth=depth, parametrization=parametrization)
     L = base.depth
     kern = features._feature_kernel
