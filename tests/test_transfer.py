@@ -102,9 +102,12 @@ def test_sweep_bad_input():
         transfer.transfer_sweep(widths=(0,))
     with pytest.raises(ValueError, match="lr"):
         transfer.transfer_sweep(widths=(8,), lr=-1.0)
+    z = np.zeros((1, 1, 1))
+    fake = transfer.TransferSweep(("ntk",), np.array([8]), np.array([0]), *([z] * 10))
     with pytest.raises(ValueError, match="mode"):
-        transfer.transfer_sweep(widths=(8,), seeds=(0,), steps_a=1, steps_b=1, n_a=8, n_b=4,
-                                n_test=4, parametrizations=("ntk",)).gain("both")
+        fake.gain("both")
+    with pytest.raises(ValueError, match="parametrization"):
+        fake.index("mup")
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +188,7 @@ def test_kernel_limit_equals_wide_random_probe():
     arrays = tuple(jnp.asarray(np.asarray(getattr(p, f))[None]) for f in
                    ("x_a", "y_a", "x_b", "y_b", "x_test", "y_test", "projection"))
     lim = transfer.kernel_limit_errors(arrays)
-    w = jax.random.normal(jax.random.PRNGKey(0), (8, 200_000))
+    w = jax.random.normal(jax.random.PRNGKey(0), (8, 100_000))
     feats = lambda x: jax.nn.relu(x @ w * jnp.sqrt(2.0 / 8))
     pred, _ = transfer.ridge_probe(feats(p.x_b), jnp.asarray(p.y_b), feats(p.x_test))
     assert abs(float(transfer.relative_mse(pred, p.y_test)) - lim["nngp"][0]) < 0.02
@@ -229,13 +232,13 @@ def test_ch08_checker():
 # ----------------------------------------------------------------------------- digits, table, figures
 @pytest.fixture(scope="module")
 def tiny_digits():
-    return transfer.digits_sweep(widths=(8, 16), seeds=(0, 1), shots=2, noise_dims=8, n_a=40,
+    return transfer.digits_sweep(widths=(8,), seeds=(0, 1), shots=2, noise_dims=8, n_a=40,
                                  steps_a=3, steps_b=2)
 
 
 def test_digits_sweep_shapes_and_ranges(tiny_digits):
     s = tiny_digits
-    assert s.probe_random.shape == (2, 2, 2) and s.parametrizations == ("ntk", "mup")
+    assert s.probe_random.shape == (2, 1, 2) and s.parametrizations == ("ntk", "mup")
     for f in ("probe_random", "probe_pretrained", "finetune_random", "finetune_pretrained"):
         assert np.all((getattr(s, f) >= 0) & (getattr(s, f) <= 1))  # error rates
     # same key, same init: the random-init errors do not depend on the parametrization's lr,
@@ -243,16 +246,15 @@ def test_digits_sweep_shapes_and_ranges(tiny_digits):
     np.testing.assert_allclose(s.probe_random[0], s.probe_random[1], atol=1e-6)
 
 
-def test_comparison_table_and_linear_limit():
-    arrays = transfer.digits_arrays((0,), shots=3, noise_dims=8, n_a=60)
+def test_comparison_table_and_linear_limit(tiny_digits):
+    arrays = transfer.digits_arrays((0, 1), shots=2, noise_dims=8, n_a=40)
     lim = transfer.linear_mup_limit_errors(arrays, steps=5, lr=0.5)
-    assert set(lim) == {"linear_gp", "linear_mup"}
-    # linear GP on the inputs themselves is a linear probe on x: better than chance on digits
-    assert 1 - lim["linear_gp"][0] > 0.5
-    s = transfer.digits_sweep(widths=(8,), seeds=(0,), shots=3, noise_dims=8, n_a=60, steps_a=2, steps_b=1)
-    rows = transfer.comparison_table(s, lim)
+    assert set(lim) == {"linear_gp", "linear_mup"} and lim["linear_gp"].shape == (2,)
+    # linear GP on the inputs themselves is a linear probe on x: better than chance (0.2) on digits
+    assert np.all(1 - lim["linear_gp"] > 0.4)
+    rows = transfer.comparison_table(tiny_digits, lim)
     assert [r[0] for r in rows] == ["linear_gp limit", "linear_mup limit", "ntk n=8", "mup n=8"]
-    assert all(0 <= r[1] <= 1 for r in rows)
+    assert all(0 <= r[1] <= 1 and r[2] >= 0 for r in rows)
 
 
 def test_digits_first_layer_and_top_directions():
@@ -273,7 +275,7 @@ def test_figures_draw(tiny_digits):
 
     fig, axes = plotting.figure(3)
     summ = transfer.plot_gains(axes[0], tiny_digits, "probe", limit=0.0)
-    assert set(summ) == {"ntk", "mup"} and summ["ntk"].shape == (2, 2)
+    assert set(summ) == {"ntk", "mup"} and summ["ntk"].shape == (1, 2)
     transfer.plot_alignment(axes[1], tiny_digits, random_level=0.5)
     p = data.multi_index_pair(d=8, k=2, n_a=16, n_b=2, n_test=2, seed=0)
     transfer.plot_gp_conditioning(axes[2], transfer.gp_conditioning(p, widths=(4, 8), n_samples=50))
