@@ -41,6 +41,18 @@ __all__ = [
     "linear_mup_gram",
     "linear_ntk",
     "kernel_gd",
+    "finite_linear_outputs",
+    "gauss_hermite",
+    "gauss_hermite_grid",
+    "MasterTheoremCheck",
+    "master_theorem_limits",
+    "master_theorem_errors",
+    "mf_particles_train",
+    "mf_limit_train",
+    "mf_limit_qmc",
+    "mup_network_to_particles",
+    "finite_mup_outputs",
+    "mf_limit_cost",
 ]
 
 
