@@ -223,9 +223,7 @@ def test_check_saving():
     assert not ch09.check_saving("many").ok
 
 
-# --- a defect found in a module this chapter uses (not owned here) ----------------------
-@pytest.mark.xfail(strict=True, reason="train.adam promotes float32 params to float64 under x64: "
-                   "b1 ** (t + 1) with int t is float64; mutransfer works around it with disable_x64")
+# --- train.adam used to promote float32 params to float64 under x64 (b1 ** (t + 1), int t) --
 def test_adam_keeps_float32_params():
     p = {"w": jnp.ones(3, jnp.float32)}
     final, _ = train.adam(lambda q: jnp.sum(q["w"] ** 2), p, 2, 0.1)

@@ -61,9 +61,17 @@ RC: dict[str, object] = {
 
 @contextlib.contextmanager
 def style() -> Iterator[None]:
-    """Context manager: figures created inside it use the house style."""
+    """Context manager: figures created inside it use the house style.
+
+    ``rc_context`` restores *every* rcParam on exit, including ``interactive``, which
+    Jupyter's inline backend switches on when it is first activated (possibly inside this
+    context). Restoring it to the pre-context value would stop later figures from being
+    displayed, so the interactive state reached inside the context is kept.
+    """
     with plt.rc_context(RC):
         yield
+        interactive = matplotlib.is_interactive()
+    matplotlib.interactive(interactive)
 
 
 def figure(ncols: int = 1, nrows: int = 1, width: float = 6.0, height: float | None = None):

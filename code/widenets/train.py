@@ -117,7 +117,8 @@ def adam(
         v = jax.tree_util.tree_map(lambda a, d: b2 * a + (1 - b2) * d * d, v, g)
         c1, c2 = 1 - b1 ** (t + 1), 1 - b2 ** (t + 1)
         p = jax.tree_util.tree_map(
-            lambda a, s, mm, vv: a - lr * s * (mm / c1) / (jnp.sqrt(vv / c2) + eps), p, scales, m, v
+            lambda a, s, mm, vv: (a - lr * s * (mm / c1) / (jnp.sqrt(vv / c2) + eps)).astype(a.dtype),
+            p, scales, m, v,
         )
         return (p, m, v), (loss, rec)
 
