@@ -26,8 +26,8 @@ from widenets import _checks, mlp, plotting, scaling, train
 
 
 class CoordCheck(NamedTuple):
-    """Result of :func:`coord_check`. ``size[w, s, t, l]`` = mean |x^l_t| and
-    ``change[w, s, t, l]`` = mean |x^l_t - x^l_0| for width ``widths[w]``, seed s, step t
+    """Result of :func:`coord_check`. ``size[w, s, t, l]`` = mean ``|x^l_t|`` and
+    ``change[w, s, t, l]`` = mean ``|x^l_t - x^l_0|`` for width ``widths[w]``, seed s, step t
     (0..steps) and layer l (hidden activations x^1..x^L, then the output f); shape
     (widths, seeds, steps + 1, L + 1)."""
 
@@ -125,7 +125,7 @@ def coord_slopes(result: CoordCheck, quantity: str = "change") -> np.ndarray:
 
 
 def plot_coord_check(results: Sequence[CoordCheck], quantity: str = "size", width: float = 11.0):
-    """One row per parametrization, one panel per step: mean |coordinate| of ``quantity``
+    """One row per parametrization, one panel per step: mean ``|coordinate|`` of ``quantity``
     ("size": x^l_t, "change": x^l_t - x^l_0, steps >= 1) against width, log-log, one line
     per layer. Returns the figure."""
     _checks.one_of(quantity, ("size", "change"), "quantity")

@@ -335,7 +335,7 @@ class MasterTheoremCheck(NamedTuple):
     """Result of :func:`master_theorem_errors`. ``values`` (widths, seeds, 2): the coordinate
     averages (1/n) sum_a tanh(g_a)^2 and (1/n) sum_a x_a h_a of the program
     x ~ N(0, I_n), g = W tanh(x), h = W^T g with W_ab ~ N(0, 1/n); ``limits`` (2,): their
-    Master Theorem limits; ``errors`` (widths, seeds, 2) = |values - limits|."""
+    Master Theorem limits; ``errors`` (widths, seeds, 2) = ``|values - limits|``."""
 
     widths: np.ndarray
     values: np.ndarray

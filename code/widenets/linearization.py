@@ -7,7 +7,7 @@ the loss of :func:`widenets.train.mse_loss`.
 
 Measured quantities (theory for n -> infinity in brackets, Lee et al. 2019):
 
-* ``max_gap``: max over training steps and evaluation points of |f_t(x) - f_lin_t(x)|, the
+* ``max_gap``: max over training steps and evaluation points of ``|f_t(x) - f_lin_t(x)|``, the
   network against its linearization trained with the same GD from the same theta_0;
 * ``weight_change``: ||theta_T - theta_0|| / ||theta_0|| of the network  [O(n^{-1/2})];
 * ``ntk_error``: ||Theta_hat_0 - Theta||_F / ||Theta||_F, empirical NTK at init against the
@@ -45,7 +45,7 @@ class PairRun(NamedTuple):
 
     @property
     def max_gap(self) -> np.ndarray:
-        """(S,) max over steps and evaluation points of |f_net - f_lin|."""
+        """(S,) max over steps and evaluation points of ``|f_net - f_lin|``."""
         return np.max(np.abs(self.f_net - self.f_lin), axis=(1, 2, 3))
 
 

@@ -27,7 +27,7 @@ class ExplorerCurves(NamedTuple):
     ``t_test`` (M,) angles of the test grid; ``f0``, ``f_net``, ``f_lin`` (M,) outputs at
     initialization and after training; ``t_train`` (N,), ``y_train`` (N,) the data;
     ``loss_net``, ``loss_lin`` (steps + 1,) training losses; ``max_gap`` the largest
-    |f_net - f_lin| over training and test points; ``weight_change`` ||theta_T - theta_0||/||theta_0||.
+    ``|f_net - f_lin|`` over training and test points; ``weight_change`` ||theta_T - theta_0||/||theta_0||.
     """
 
     t_test: np.ndarray
