@@ -14,6 +14,7 @@ import argparse
 import os
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import jupytext
@@ -35,8 +36,20 @@ def toc_chapters() -> list[Path]:
     return [p for p in paths if "```{code-cell}" in p.read_text()]
 
 
-def execute(path: Path, timeout: int = 120) -> tuple[float, list[str]]:
-    """Execute one chapter; return (seconds, problems)."""
+def cell_seconds(nb) -> list[tuple[float, str]]:
+    """(seconds, first source line) of each executed code cell, from nbclient's timing metadata."""
+    rows = []
+    for cell in nb.cells:
+        ex = cell.get("metadata", {}).get("execution", {})
+        if cell.cell_type == "code" and "shell.execute_reply" in ex and "iopub.execute_input" in ex:
+            t0 = datetime.fromisoformat(ex["iopub.execute_input"].replace("Z", "+00:00"))
+            t1 = datetime.fromisoformat(ex["shell.execute_reply"].replace("Z", "+00:00"))
+            rows.append(((t1 - t0).total_seconds(), (cell.source.splitlines() or [""])[0][:60]))
+    return rows
+
+
+def execute(path: Path, timeout: int = 120, cells: bool = False) -> tuple[float, list[str]]:
+    """Execute one chapter; return (seconds, problems). With ``cells``, print each cell's time."""
     nb = jupytext.read(path)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
@@ -48,6 +61,9 @@ def execute(path: Path, timeout: int = 120) -> tuple[float, list[str]]:
     except CellExecutionError as err:
         problems.append(f"cell error: {str(err).splitlines()[-1] if str(err) else err!r}")
     seconds = time.perf_counter() - t0
+    if cells:
+        for sec, line in cell_seconds(nb):
+            print(f"    {sec:6.1f} s  {line}")
     for i, cell in enumerate(nb.cells):
         for out in cell.get("outputs", []):
             if out.get("output_type") == "stream" and out.get("name") == "stderr":
@@ -62,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("chapters", nargs="*", type=Path)
     ap.add_argument("--all", action="store_true", help="every chapter in _toc.yml")
     ap.add_argument("--enforce-budget", action="store_true", help="fail if over the time budgets")
+    ap.add_argument("--cells", action="store_true", help="print each code cell's time")
     args = ap.parse_args(argv)
     chapters = toc_chapters() if args.all else [p.resolve() for p in args.chapters]
     if not chapters:
@@ -69,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     total, failed = 0.0, False
     print(f"{'chapter':40s} {'seconds':>8s}  budget {CHAPTER_BUDGET_S:.0f} s")
     for path in chapters:
-        seconds, problems = execute(path)
+        seconds, problems = execute(path, cells=args.cells)
         total += seconds
         over = seconds > CHAPTER_BUDGET_S
         flag = "OVER" if over else "ok"

@@ -137,7 +137,9 @@ def rendered(server, browser):
         # open every solution toggle and check that its body becomes visible
         opened = 0
         for sol in page.query_selector_all("article .solution.dropdown, article .solution.toggle"):
-            button = sol.query_selector(".toggle-button, .admonition-title, summary")
+            # the chevron button: the title's centre is often sphinx-exercise's link back to the
+            # exercise, which navigates instead of toggling (and trips sphinx-togglebutton's handler)
+            button = sol.query_selector(".toggle-button") or sol.query_selector(".admonition-title, summary")
             if button is None:
                 continue
             button.click()
