@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from widenets import _checks, mlp, plotting, scaling, train
+from widenets import _checks, _norms, mlp, plotting, scaling, train
 
 
 class CoordCheck(NamedTuple):
@@ -102,9 +102,10 @@ def coord_check(
 
         s_w, c_w = [], []
         for s in range(seeds):
-            rec = run(net.init(jax.random.fold_in(key, s), dtype))
-            s_w.append([np.asarray(jnp.mean(jnp.abs(r), axis=(1, 2))) for r in rec])
-            c_w.append([np.asarray(jnp.mean(jnp.abs(r - r[0]), axis=(1, 2))) for r in rec])
+            # averages in numpy: each eager jnp reduction would compile anew for every width
+            rec = [np.asarray(r, np.float64) for r in run(net.init(jax.random.fold_in(key, s), dtype))]
+            s_w.append([np.mean(np.abs(r), axis=(1, 2)) for r in rec])
+            c_w.append([np.mean(np.abs(r - r[0]), axis=(1, 2)) for r in rec])
         sizes.append(np.transpose(np.asarray(s_w), (0, 2, 1)))
         changes.append(np.transpose(np.asarray(c_w), (0, 2, 1)))
     return CoordCheck(name, widths, np.asarray(sizes, np.float64), np.asarray(changes, np.float64))
@@ -197,7 +198,7 @@ def relative_feature_change(
         def change(p0, net=net, loss=loss, scales=scales):
             p, _ = train.gradient_descent(loss, p0, steps, lr, scales)
             h0, h = net.forward(p0, xs).preacts[0], net.forward(p, xs).preacts[0]
-            return jnp.linalg.norm(h - h0) / jnp.linalg.norm(h0)
+            return _norms.relative_change(h, h0)
 
         for s in range(seeds):
             out[i, s] = float(change(net.init(jax.random.fold_in(key, s), jnp.float32)))

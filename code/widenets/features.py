@@ -24,7 +24,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from widenets import _checks
+from widenets import _checks, _norms
 
 #: below this centred Frobenius norm (relative to the raw norm) a kernel counts as constant
 _CONSTANT_TOL = 1e-12
@@ -43,12 +43,12 @@ def _center(k: jnp.ndarray) -> jnp.ndarray:
 def _cka(k1: jnp.ndarray, k2: jnp.ndarray) -> jnp.ndarray:
     """Centered kernel alignment of two (N, N) kernels; pure jnp (no checks)."""
     c1, c2 = _center(k1), _center(k2)
-    return jnp.sum(c1 * c2) / (jnp.linalg.norm(c1) * jnp.linalg.norm(c2))
+    return jnp.vdot(c1, c2) / (_norms.frobenius(c1) * _norms.frobenius(c2))  # see _norms
 
 
 def _relative_change(a0, a1) -> jnp.ndarray:
     """||a1 - a0||_F / ||a0||_F; pure jnp."""
-    return jnp.linalg.norm(jnp.ravel(a1 - a0)) / jnp.linalg.norm(jnp.ravel(a0))
+    return _norms.relative_change(a1, a0)
 
 
 def feature_kernel(acts) -> np.ndarray:

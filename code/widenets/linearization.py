@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from widenets import _checks, kernels, mlp, plotting, tangent, train
+from widenets import _checks, _norms, kernels, mlp, plotting, tangent, train
 
 
 class PairRun(NamedTuple):
@@ -216,7 +216,7 @@ def ntk_convergence(
 
         def err(p):
             emp = tangent._empirical_ntk(net.apply, p, xx, None, True)
-            return jnp.linalg.norm(emp - exact) / jnp.linalg.norm(exact)
+            return _norms.relative_change(emp, exact)
 
         out.append(np.asarray(jax.jit(jax.vmap(err))(nested_params(big, int(n))), dtype=np.float64))
     return np.stack(out)
@@ -250,7 +250,7 @@ def ntk_change(
             pT, _ = train.gradient_descent(_mse(net.apply, xx, yy), p0, steps, lr, net.lr_scales())
             k0 = tangent._empirical_ntk(net.apply, p0, xx, None, True)
             kT = tangent._empirical_ntk(net.apply, pT, xx, None, True)
-            return jnp.linalg.norm(kT - k0) / jnp.linalg.norm(k0)
+            return _norms.relative_change(kT, k0)
 
         out.append(np.asarray(jax.jit(jax.vmap(change))(nested_params(big, int(n))), dtype=np.float64))
     return np.stack(out)

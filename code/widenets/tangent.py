@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from widenets import _checks
+from widenets import _checks, _norms
 
 Apply = Callable[[Any, jax.Array], jax.Array]
 
@@ -53,7 +53,7 @@ def num_params(params: Any) -> int:
 def relative_change(params: Any, params0: Any) -> jax.Array:
     """||theta - theta_0|| / ||theta_0|| over all parameters (Euclidean norms)."""
     t, t0 = parameter_vector(params), parameter_vector(params0)
-    return jnp.linalg.norm(t - t0) / jnp.linalg.norm(t0)
+    return _norms.relative_change(t, t0)
 
 
 def tangent_features(apply_fn: Apply, params: Any, x: jax.Array) -> jax.Array:

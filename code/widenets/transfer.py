@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from widenets import _checks, data, features, mlp, scaling, train
+from widenets import _checks, _norms, data, features, mlp, scaling, train
 
 DEFAULT_RIDGES = tuple(float(r) for r in np.logspace(-5, 2, 15))
 
@@ -130,7 +130,7 @@ def weight_alignment(w: jax.Array, projection: jax.Array) -> jax.Array:
     """||P W||_F / ||W||_F for first-layer weights W (d, n) and a projection P (k, d) with
     orthonormal rows: the fraction of W's norm inside the teacher's subspace. A random W
     gives about sqrt(k/d)."""
-    return jnp.linalg.norm(projection @ w) / jnp.linalg.norm(w)
+    return _norms.frobenius(projection @ w) / _norms.frobenius(w)
 
 
 # --------------------------------------------------------------------------------------
@@ -494,7 +494,7 @@ def gp_conditioning(
         alpha = jax.scipy.linalg.solve_triangular(chol, y, lower=True)
         loglik = -0.5 * jnp.sum(alpha**2) - y.shape[1] * jnp.sum(jnp.log(jnp.diag(chol)))
         wm = w * mask
-        return loglik, jnp.linalg.norm(proj @ wm) / jnp.linalg.norm(wm)
+        return loglik, weight_alignment(wm, proj)
 
     @jax.jit
     def moments(n, k):
