@@ -75,3 +75,23 @@ def test_execution_statistics_and_bibliography(pages):
     assert "Execution statistics" in pages["book/appendix_execution"]
     assert "intro" in pages["book/appendix_execution"]
     assert "Jacot" in pages["book/bibliography"]
+
+
+def _figure_cells(md: str) -> int:
+    """Executed code cells of a chapter that draw a figure (assign ``fig``)."""
+    count = 0
+    for cell in re.findall(r"```\{code-cell\}[^\n]*\n(.*?)```", md, flags=re.S):
+        if "skip-execution" in cell or "remove-output" in cell or "remove-cell" in cell:
+            continue
+        if re.search(r"^fig\b[^=\n]*=", cell, flags=re.M):
+            count += 1
+    return count
+
+
+def test_every_figure_cell_shows_its_figure(pages):
+    # a figure created but never displayed (e.g. the inline backend's interactive flag lost)
+    # leaves no image in the page: each figure-drawing cell must show at least one
+    for name, text in pages.items():
+        expected = _figure_cells((ROOT / f"{name}.md").read_text(encoding="utf-8"))
+        shown = len(re.findall(r'<img[^>]+src="[^"]*_images/', text))
+        assert shown >= expected, f"{name}: {expected} cells draw a figure but the page shows {shown} images"

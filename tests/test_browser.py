@@ -126,6 +126,23 @@ def rendered(server, browser):
               math_nodes: art.querySelectorAll('.math').length,
               typeset: art.querySelectorAll('mjx-container').length,
               mjx_errors: art.querySelectorAll('mjx-merror').length,
+              // MathJax's noundefined extension typesets an unknown macro as red text, not as an
+              // error node: walk the typeset math for both (undefined macros, parse errors)
+              bad_math: (() => {
+                const bad = [];
+                const doc = window.MathJax && MathJax.startup && MathJax.startup.document;
+                if (!doc || !doc.math) return bad;
+                for (const item of doc.math) {
+                  if (!item.root) continue;
+                  item.root.walkTree((node) => {
+                    if (node.isKind('merror') ||
+                        (node.isKind('mtext') && node.attributes.get('mathcolor') === 'red')) {
+                      bad.push(item.math.slice(0, 80));
+                    }
+                  });
+                }
+                return bad;
+              })(),
               images: imgs,
               launch: !!document.querySelector('a[href*="mybinder.org"], .dropdown-launch-buttons'),
               thebe: !!document.querySelector('.thebe-launch-button, button[onclick*="initThebe"]'),
@@ -165,6 +182,7 @@ def test_math_is_typeset(rendered):
         assert not f["raw_begin"], f"{name}: raw \\begin left in the page text"
         assert not f["raw_inline"], f"{name}: raw inline $...$ math left in the page text"
         assert f["mjx_errors"] == 0, f"{name}: MathJax reported {f['mjx_errors']} errors (undefined macro?)"
+        assert not f["bad_math"], f"{name}: formulas with undefined macros or errors: {f['bad_math']}"
         assert f["typeset"] >= f["math_nodes"], (
             f"{name}: {f['math_nodes']} formulas but only {f['typeset']} typeset by MathJax")
     assert rendered["book/intro"]["typeset"] > 5
