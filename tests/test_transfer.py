@@ -254,7 +254,27 @@ def test_comparison_table_and_linear_limit(tiny_digits):
     assert np.all(1 - lim["linear_gp"] > 0.4)
     rows = transfer.comparison_table(tiny_digits, lim)
     assert [r[0] for r in rows] == ["linear_gp limit", "linear_mup limit", "ntk n=8", "mup n=8"]
+    rows = transfer.comparison_table(tiny_digits, lim, {"linear_mup n=8": lim["linear_mup"]})
+    assert [r[0] for r in rows][:3] == ["linear_gp limit", "linear_mup limit", "linear_mup n=8"]
+    assert rows[2][1:] == rows[1][1:]
     assert all(0 <= r[1] <= 1 and r[2] >= 0 for r in rows)
+
+
+def test_finite_linear_mup_rows_approach_the_limit_row():
+    """Acceptance (issue 6): the linear muP limit row agrees with the widest finite linear muP
+    network within its seed spread; the narrowest is further away."""
+    arrays = transfer.digits_arrays((0, 1, 2), shots=2, noise_dims=8, n_a=40)
+    lim = transfer.linear_mup_limit_errors(arrays, steps=20, lr=0.5)["linear_mup"]
+    fin = transfer.linear_mup_finite_errors(arrays, widths=(8, 4096), steps=20, lr=0.5)
+    assert list(fin) == ["linear_mup n=8", "linear_mup n=4096"]
+    wide, narrow = fin["linear_mup n=4096"], fin["linear_mup n=8"]
+    spread = max(scaling.mean_and_spread(1 - lim)[1], scaling.mean_and_spread(1 - wide)[1])
+    assert abs(np.mean(wide) - np.mean(lim)) <= spread, (wide, lim)
+    assert np.mean(np.abs(wide - lim)) < np.mean(np.abs(narrow - lim)), (narrow, wide, lim)
+    with pytest.raises(ValueError, match="widths"):
+        transfer.linear_mup_finite_errors(arrays, widths=())
+    with pytest.raises(ValueError, match="steps"):
+        transfer.linear_mup_finite_errors(arrays, widths=(8,), steps=0)
 
 
 def test_digits_first_layer_and_top_directions():

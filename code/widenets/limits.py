@@ -202,6 +202,15 @@ def linear_mup_train(
 
 
 def _linear_mup_scan(x, y, steps, lr, sigma, s, alpha, beta, g, x_eval, record_states):
+    # one compiled program per shape: the scalars and G are arguments, not constants, so every
+    # width, seed and learning rate reuses it (a fresh closure would compile on every call)
+    return _linear_mup_run(x, y, x if x_eval is None else x_eval, alpha, beta, g,
+                           jnp.float64(lr), jnp.float64(sigma), jnp.float64(s),
+                           steps=steps, has_eval=x_eval is not None, record_states=record_states)
+
+
+@partial(jax.jit, static_argnames=("steps", "has_eval", "record_states"))
+def _linear_mup_run(x, y, x_eval, a0, b0, g, lr, sigma, s, *, steps, has_eval, record_states):
     n_data, d = x.shape
 
     def outputs(a, b, z):
@@ -210,27 +219,23 @@ def _linear_mup_scan(x, y, steps, lr, sigma, s, alpha, beta, g, x_eval, record_s
     def rec(a, b):
         r = outputs(a, b, x) - y
         out = {"loss": 0.5 * jnp.sum(r * r) / n_data}
-        if x_eval is not None:
+        if has_eval:
             out["outputs"] = outputs(a, b, x_eval)
         if record_states:
             out["alpha"], out["beta"] = a, b
         return out
 
-    @jax.jit
-    def run(a0, b0):
-        def step(carry, _):
-            a, b = carry
-            chi = (outputs(a, b, x) - y) / n_data
-            a_new = a - lr * s * sigma**2 / d * (x.T @ chi) @ b
-            b_new = b - lr * s * sigma**2 * (chi.T @ x) @ a
-            return (a_new, b_new), rec(a, b)
+    def step(carry, _):
+        a, b = carry
+        chi = (outputs(a, b, x) - y) / n_data
+        a_new = a - lr * s * sigma**2 / d * (x.T @ chi) @ b
+        b_new = b - lr * s * sigma**2 * (chi.T @ x) @ a
+        return (a_new, b_new), rec(a, b)
 
-        (a, b), hist = jax.lax.scan(step, (a0, b0), None, length=steps)
-        last = rec(a, b)
-        hist = jax.tree_util.tree_map(lambda h, l: jnp.concatenate([h, l[None]]), hist, last)
-        return (a, b), hist
-
-    return run(alpha, beta)
+    (a, b), hist = jax.lax.scan(step, (a0, b0), None, length=steps)
+    last = rec(a, b)
+    hist = jax.tree_util.tree_map(lambda h, l: jnp.concatenate([h, l[None]]), hist, last)
+    return (a, b), hist
 
 
 def linear_mup_gram(net, params) -> jax.Array:

@@ -419,14 +419,61 @@ def linear_mup_limit_errors(arrays: tuple, steps: int = 100, lr: float = 1.0,
     return {k: np.array(v) for k, v in out.items()}
 
 
-def comparison_table(sweep: TransferSweep, limits_: dict[str, np.ndarray]) -> list[tuple[str, float, float]]:
+def linear_mup_finite_errors(arrays: tuple, widths: Sequence[int], steps: int = 100, lr: float = 1.0,
+                             classify: bool = True) -> dict[str, np.ndarray]:
+    """The finite-width counterpart of :func:`linear_mup_limit_errors`: task-B test errors of the
+    linear probe on the hidden features h = x U of the linear network f(x) = x U V of each width
+    n, muP (``mlp.mlp(d, n, k, 1, "identity", "mup")``, seed s initialized with ``PRNGKey(s)``),
+    pretrained on task A by ``steps`` GD steps with learning rate ``lr`` times its per-layer
+    factors. The network is trained exactly, in the coefficient space of chapter 7: with the
+    Gram matrix G of its initial weight vectors (:func:`widenets.limits.linear_mup_gram`),
+    :func:`widenets.limits.linear_mup_train` reproduces the width-n network to rounding error,
+    and its feature kernel h(x).h(x')/n is ``linear_mup_feature_kernel(state, x, x', gram=G)``;
+    the limit is G = I. The networks of one seed are nested: the width-n network is the first n
+    hidden units of the widest one, its weights rescaled from std n_max^{-b} to n^{-b}, which
+    has the distribution of ``net.init`` (one random draw, compiled once, serves every width).
+    Returns ``"linear_mup n=<n>"`` -> (seeds,) errors."""
+    from widenets import limits
+
+    steps = _checks.positive_int(steps, "steps")
+    lr = _checks.positive(lr, "lr")
+    widths = [_checks.positive_int(w, "widths") for w in widths]
+    if not widths:
+        raise ValueError("widths must not be empty")
+    xa, ya, xb, yb, xt, yt, _ = (np.asarray(a, dtype=np.float64) for a in arrays)
+    d, k, n_seeds, n_max = xa.shape[2], ya.shape[2], xa.shape[0], max(widths)
+    widest = mlp.mlp(d, n_max, k, 1, "identity", "mup")
+    big = jax.jit(jax.vmap(widest.init))(jax.vmap(jax.random.PRNGKey)(jnp.arange(n_seeds)))
+    out = {}
+    for n in widths:
+        net = mlp.mlp(d, n, k, 1, "identity", "mup")
+        r_in, r_out = ((n / n_max) ** (-b) for b in net.param.b[:2])
+        errs = []
+        for s in range(n_seeds):
+            params = [{"w": big[0]["w"][s][:, :n] * r_in}, {"w": big[1]["w"][s][:n, :] * r_out}]
+            gram = limits.linear_mup_gram(net, params)
+            state, _ = limits.linear_mup_train(xa[s], ya[s], steps, lr, gram=gram)
+            k_tr = limits.linear_mup_feature_kernel(state, xb[s], gram=gram)
+            k_te = limits.linear_mup_feature_kernel(state, xt[s], xb[s], gram=gram)
+            pred, _ = kernel_probe(k_tr, k_te, yb[s])
+            errs.append(float(_score(pred, jnp.asarray(yt[s]), classify)))
+        out[f"linear_mup n={n}"] = np.array(errs)
+    return out
+
+
+def comparison_table(sweep: TransferSweep, limits_: dict[str, np.ndarray],
+                     finite: dict[str, np.ndarray] | None = None) -> list[tuple[str, float, float]]:
     """Rows (model, mean task-B test accuracy, spread over seeds) for the chapter-8 table:
-    the limits in ``limits_`` (name -> (seeds,) error rates) first, then every parametrization
-    and width of ``sweep`` (probe on pretrained features). Accuracy = 1 - error."""
+    the limits in ``limits_`` (name -> (seeds,) error rates) first, then the rows of ``finite``
+    (name -> (seeds,) error rates, e.g. :func:`linear_mup_finite_errors`), then every
+    parametrization and width of ``sweep`` (probe on pretrained features). Accuracy = 1 - error."""
     rows = []
     for name, err in limits_.items():
         m, sd = scaling.mean_and_spread(1.0 - np.asarray(err))
         rows.append((f"{name} limit", float(m), float(sd)))
+    for name, err in (finite or {}).items():
+        m, sd = scaling.mean_and_spread(1.0 - np.asarray(err))
+        rows.append((name, float(m), float(sd)))
     for i, p in enumerate(sweep.parametrizations):
         for j, n in enumerate(sweep.widths):
             m, sd = scaling.mean_and_spread(1.0 - sweep.probe_pretrained[i, j])
