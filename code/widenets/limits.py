@@ -211,31 +211,36 @@ def _linear_mup_scan(x, y, steps, lr, sigma, s, alpha, beta, g, x_eval, record_s
 
 @partial(jax.jit, static_argnames=("steps", "has_eval", "record_states"))
 def _linear_mup_run(x, y, x_eval, a0, b0, g, lr, sigma, s, *, steps, has_eval, record_states):
+    # The recursion runs in data space: with P = X alpha (N, d + k) and K = X X^T (N, N),
+    # alpha's update  alpha <- alpha - c X^T chi beta  becomes  P <- P - c K chi beta, and
+    # alpha_t = alpha_0 - c X^T A_t with A_t = sum_{s<t} chi_s beta_s. Each step then costs
+    # O(N^2 k + N k (d + k)) instead of O(N d (d + k)); alpha is formed only where it is needed.
     n_data, d = x.shape
+    c_alpha, c_beta = lr * s * sigma**2 / d, lr * s * sigma**2
+    kxx = x @ x.T
+    kex = x_eval @ x.T
+    e0 = x_eval @ a0
 
-    def outputs(a, b, z):
-        return s * (z @ a) @ g @ b.T
-
-    def rec(a, b):
-        r = outputs(a, b, x) - y
+    def rec(p, b, acc):
+        r = s * p @ g @ b.T - y
         out = {"loss": 0.5 * jnp.sum(r * r) / n_data}
         if has_eval:
-            out["outputs"] = outputs(a, b, x_eval)
+            out["outputs"] = s * (e0 - c_alpha * kex @ acc) @ g @ b.T
         if record_states:
-            out["alpha"], out["beta"] = a, b
+            out["alpha"], out["beta"] = a0 - c_alpha * x.T @ acc, b
         return out
 
     def step(carry, _):
-        a, b = carry
-        chi = (outputs(a, b, x) - y) / n_data
-        a_new = a - lr * s * sigma**2 / d * (x.T @ chi) @ b
-        b_new = b - lr * s * sigma**2 * (chi.T @ x) @ a
-        return (a_new, b_new), rec(a, b)
+        p, b, acc = carry
+        chi = (s * p @ g @ b.T - y) / n_data
+        chi_b = chi @ b
+        return (p - c_alpha * kxx @ chi_b, b - c_beta * chi.T @ p, acc + chi_b), rec(p, b, acc)
 
-    (a, b), hist = jax.lax.scan(step, (a0, b0), None, length=steps)
-    last = rec(a, b)
+    acc0 = jnp.zeros((n_data, a0.shape[1]), a0.dtype)
+    (p, b, acc), hist = jax.lax.scan(step, (x @ a0, b0, acc0), None, length=steps)
+    last = rec(p, b, acc)
     hist = jax.tree_util.tree_map(lambda h, l: jnp.concatenate([h, l[None]]), hist, last)
-    return (a, b), hist
+    return (a0 - c_alpha * x.T @ acc, b), hist
 
 
 def linear_mup_gram(net, params) -> jax.Array:

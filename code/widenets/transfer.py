@@ -72,6 +72,9 @@ def _loo_ridge(k_train, k_test_train, y_train, ridges):
     return pred, jnp.asarray(ridges)[best], errs[best]
 
 
+_loo_ridge_jit = jax.jit(_loo_ridge, static_argnums=3)  # one jit object: traced once per shape
+
+
 def ridge_probe(
     feats_train: jax.Array,
     y_train: jax.Array,
@@ -108,7 +111,7 @@ def kernel_probe(
             f"{np.shape(k_test_train)}"
         )
     _checks.same_length(k_train, y_train, "k_train", "y_train")
-    pred, lam, _ = jax.jit(_loo_ridge, static_argnums=3)(
+    pred, lam, _ = _loo_ridge_jit(
         jnp.asarray(k_train), jnp.asarray(k_test_train), jnp.asarray(y_train), tuple(ridges))
     return pred, lam
 
