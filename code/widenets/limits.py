@@ -253,11 +253,13 @@ def linear_mup_gram(net, params) -> jax.Array:
     if net.depth != 1 or net.activation != "identity":
         raise ValueError("net must be a 1-hidden-layer network with activation 'identity'")
     (g1, _), (g2, _) = net.multipliers()
-    u0 = g1 * jnp.asarray(params[0]["w"], jnp.float64)
-    v0 = g2 * jnp.asarray(params[1]["w"], jnp.float64)
+    # computed in numpy on the host: it is done once per network, and jnp's eager ops would
+    # compile anew for every width
+    u0 = g1 * np.asarray(params[0]["w"], np.float64)
+    v0 = g2 * np.asarray(params[1]["w"], np.float64)
     n, d, sigma = net.width, net.in_dim, net.sigma_w
-    basis = jnp.concatenate([u0 * math.sqrt(d / (n * sigma**2)), v0.T * math.sqrt(n) / sigma], axis=0)
-    return basis @ basis.T
+    basis = np.concatenate([u0 * math.sqrt(d / (n * sigma**2)), v0.T * math.sqrt(n) / sigma], axis=0)
+    return jnp.asarray(basis @ basis.T)
 
 
 def linear_ntk(x1: jax.Array, x2: jax.Array | None = None, sigma_w: float = 1.0,

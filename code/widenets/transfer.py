@@ -447,6 +447,7 @@ def linear_mup_finite_errors(arrays: tuple, widths: Sequence[int], steps: int = 
     d, k, n_seeds, n_max = xa.shape[2], ya.shape[2], xa.shape[0], max(widths)
     widest = mlp.mlp(d, n_max, k, 1, "identity", "mup")
     big = jax.jit(jax.vmap(widest.init))(jax.vmap(jax.random.PRNGKey)(jnp.arange(n_seeds)))
+    big = [{"w": np.asarray(layer["w"])} for layer in big[:2]]  # sliced on the host, no compiles
     out = {}
     for n in widths:
         net = mlp.mlp(d, n, k, 1, "identity", "mup")
