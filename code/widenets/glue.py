@@ -2,9 +2,9 @@
 
 :func:`glue` stores a value's display data in the executed notebook, exactly as
 ``myst_nb.glue(name, value, display=False)`` does, so that another page can quote it with
-``{glue:text}`\u200b`../book/05_transfer.md::key:.2f``\u200b``. It is written here because importing
-``myst_nb`` in a kernel costs about 3 s (it pulls in docutils and the MyST parser), once per
-chapter; the format it writes is myst-nb's (papermill's "scrapbook" convention), checked
+myst-nb's ``glue:text`` role and a target such as ``05_transfer.md::key:.2f``. It is written
+here because importing ``myst_nb`` in a kernel costs about 3 s (it pulls in docutils and the
+MyST parser), once per chapter; the format it writes is myst-nb's (papermill's "scrapbook" convention), checked
 against ``myst_nb.glue`` by the tests.
 """
 from __future__ import annotations

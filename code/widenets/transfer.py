@@ -415,11 +415,19 @@ def linear_mup_limit_errors(arrays: tuple, steps: int = 100, lr: float = 1.0,
         state0 = limits.linear_mup_init(xa.shape[2], ya.shape[2])
         state1, _ = limits.linear_mup_train(xa[s], ya[s], steps, lr)
         for name, st in (("linear_gp", state0), ("linear_mup", state1)):
-            k_tr = limits.linear_mup_feature_kernel(st, xb[s])
-            k_te = limits.linear_mup_feature_kernel(st, xt[s], xb[s])
-            pred, _ = kernel_probe(k_tr, k_te, yb[s])
-            out[name].append(float(_score(pred, jnp.asarray(yt[s]), classify)))
+            out[name].append(_linear_probe_error(st, xb[s], yb[s], xt[s], yt[s], classify))
     return {k: np.array(v) for k, v in out.items()}
+
+
+def _linear_probe_error(state, xb, yb, xt, yt, classify, gram=None) -> float:
+    """Task-B error of the LOO-ridge probe on the feature kernel of a linear muP network's
+    ``state`` (the limit for ``gram=None``, a finite network with its Gram matrix otherwise)."""
+    from widenets import limits
+
+    k_tr = limits.linear_mup_feature_kernel(state, xb, gram=gram)
+    k_te = limits.linear_mup_feature_kernel(state, xt, xb, gram=gram)
+    pred, _ = kernel_probe(k_tr, k_te, yb)
+    return float(_score(pred, jnp.asarray(yt), classify))
 
 
 def linear_mup_finite_errors(arrays: tuple, widths: Sequence[int], steps: int = 100, lr: float = 1.0,
@@ -457,10 +465,7 @@ def linear_mup_finite_errors(arrays: tuple, widths: Sequence[int], steps: int = 
             params = [{"w": big[0]["w"][s][:, :n] * r_in}, {"w": big[1]["w"][s][:n, :] * r_out}]
             gram = limits.linear_mup_gram(net, params)
             state, _ = limits.linear_mup_train(xa[s], ya[s], steps, lr, gram=gram)
-            k_tr = limits.linear_mup_feature_kernel(state, xb[s], gram=gram)
-            k_te = limits.linear_mup_feature_kernel(state, xt[s], xb[s], gram=gram)
-            pred, _ = kernel_probe(k_tr, k_te, yb[s])
-            errs.append(float(_score(pred, jnp.asarray(yt[s]), classify)))
+            errs.append(_linear_probe_error(state, xb[s], yb[s], xt[s], yt[s], classify, gram))
         out[f"linear_mup n={n}"] = np.array(errs)
     return out
 
@@ -472,10 +477,8 @@ def comparison_table(sweep: TransferSweep, limits_: dict[str, np.ndarray],
     (name -> (seeds,) error rates, e.g. :func:`linear_mup_finite_errors`), then every
     parametrization and width of ``sweep`` (probe on pretrained features). Accuracy = 1 - error."""
     rows = []
-    for name, err in limits_.items():
-        m, sd = scaling.mean_and_spread(1.0 - np.asarray(err))
-        rows.append((f"{name} limit", float(m), float(sd)))
-    for name, err in (finite or {}).items():
+    named = [(f"{name} limit", err) for name, err in limits_.items()] + list((finite or {}).items())
+    for name, err in named:
         m, sd = scaling.mean_and_spread(1.0 - np.asarray(err))
         rows.append((name, float(m), float(sd)))
     for i, p in enumerate(sweep.parametrizations):
