@@ -1,11 +1,18 @@
-"""Quiet access to neural-tangents, the independent reference implementation.
+"""Quick, quiet access to neural-tangents, the independent reference implementation.
 
-neural-tangents 0.6.5 imports TensorFlow (through tf2jax) at import time, and TensorFlow's
-C++ runtime writes log lines to file descriptor 2 before ``TF_CPP_MIN_LOG_LEVEL`` can
-take effect. In a notebook those lines would land in the cell's output, so this module
-imports neural-tangents with descriptor 2 pointed at /dev/null. Nothing else in
-``widenets`` imports neural-tangents: the book's own implementations are the teaching
-material, neural-tangents is what they are checked against.
+``import neural_tangents`` (0.6.5) runs ``from . import experimental``, and
+``neural_tangents.experimental`` is its TensorFlow bridge (``empirical_ntk_fn_tf``): it
+imports TensorFlow, Keras and ``jax2tf``, which takes about 8 s of the 10 s import on the
+book's 2-core machine, and TensorFlow's C++ runtime writes log lines to file descriptor 2.
+The book never uses the bridge (nothing outside ``experimental`` imports TensorFlow), so
+:func:`neural_tangents` registers an empty placeholder for ``neural_tangents.experimental``
+before the import: ``stax``, ``predict`` and the empirical kernels are the real ones, and
+the import takes about 2 s. Using an attribute of the placeholder raises an
+``AttributeError`` that says how to load the real bridge. As a second guard the import runs
+with descriptor 2 pointed at /dev/null.
+
+Nothing else in ``widenets`` imports neural-tangents: the book's own implementations are
+the teaching material, neural-tangents is what they are checked against.
 """
 from __future__ import annotations
 
@@ -34,10 +41,28 @@ def silenced_stderr() -> Iterator[None]:
         os.close(devnull)
 
 
+BRIDGE = "neural_tangents.experimental"
+
+
+def _bridge_placeholder() -> ModuleType:
+    """An empty module standing in for neural-tangents' TensorFlow bridge."""
+    placeholder = ModuleType(BRIDGE, "Placeholder: widenets.reference skips the TensorFlow bridge.")
+
+    def __getattr__(attr: str):
+        raise AttributeError(
+            f"{BRIDGE}.{attr}: widenets.reference imports neural-tangents without its TensorFlow "
+            f"bridge; to use it, `del sys.modules['{BRIDGE}']` and `import {BRIDGE}`.")
+
+    placeholder.__getattr__ = __getattr__  # module-level __getattr__ (PEP 562)
+    return placeholder
+
+
 def neural_tangents() -> ModuleType:
-    """Import and return ``neural_tangents`` without TensorFlow's log lines."""
+    """Import and return ``neural_tangents`` without its TensorFlow bridge and without log lines."""
     if "neural_tangents" not in sys.modules:
         import warnings
+
+        sys.modules.setdefault(BRIDGE, _bridge_placeholder())
 
         with silenced_stderr(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
