@@ -78,3 +78,20 @@ def test_accuracy():
 def test_bad_input_names_the_argument(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_raw_digits_are_load_digits_without_importing_sklearn():
+    """data reads scikit-learn's digits file directly; the rows must be load_digits()'s, bit for bit."""
+    import subprocess
+    import sys
+
+    from sklearn.datasets import load_digits
+
+    x, labels = data._raw_digits()
+    bunch = load_digits()
+    np.testing.assert_array_equal(x, bunch.data.astype(np.float64) / 16.0)
+    np.testing.assert_array_equal(labels, bunch.target)
+    assert x.dtype == np.float64 and labels.dtype == np.int64
+    probe = "import sys; from widenets import data; data.digits(); print(int('sklearn' in sys.modules))"
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and run.stdout.strip() == "0", run.stderr
