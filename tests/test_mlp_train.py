@@ -114,3 +114,27 @@ def test_adam_first_step_has_size_lr():
 def test_bad_input_names_the_argument(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_forward_with_another_members_multipliers_is_that_member():
+    """forward(..., multipliers=m) runs the network with m: with a member's multipliers (as traced
+    arrays inside jit) it reproduces that member, which is how coordcheck shares one program."""
+    x = jax.random.normal(jax.random.PRNGKey(1), (5, 3), jnp.float32)
+    ntk = mlp.mlp(3, 64, 2, 1, "tanh", "ntk", sigma_b=0.5)
+    mf = mlp.mlp(3, 64, 2, 1, "tanh", "mf", sigma_b=0.5)  # same b (init), different a and c
+    p = ntk.init(jax.random.PRNGKey(0), jnp.float32)
+    np.testing.assert_array_equal(ntk.forward(p, x, ntk.multipliers()).output, ntk.apply(p, x))
+    mults = jax.tree_util.tree_map(jnp.float32, mf.multipliers())
+    got = jax.jit(lambda m, q: ntk.forward(q, x, m).output)(mults, p)
+    np.testing.assert_allclose(got, mf.apply(p, x), rtol=1e-6)
+    assert not np.allclose(got, ntk.apply(p, x))
+
+
+def test_squared_loss_is_mse_loss_without_checks():
+    x = np.random.default_rng(0).standard_normal((7, 3))
+    y = np.random.default_rng(1).standard_normal((7, 2))
+    net = mlp.mlp(3, 16, 2)
+    p = net.init(jax.random.PRNGKey(0))
+    assert float(train.squared_loss(net.apply, x, y)(p)) == pytest.approx(float(train.mse_loss(net.apply, x, y)(p)), rel=1e-14)
+    traced = jax.jit(lambda xx, yy: train.squared_loss(net.apply, xx, yy)(p))(x, y)  # mse_loss cannot take tracers
+    assert float(traced) == pytest.approx(float(train.mse_loss(net.apply, x, y)(p)), rel=1e-12)

@@ -16,6 +16,7 @@ hidden pre-activations then move by Theta(n^{r-1/2}) relative to their size.
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple, Sequence
 
 import jax
@@ -192,17 +193,24 @@ def relative_feature_change(
     out = np.zeros((widths.size, seeds))
     for i, n in enumerate(widths):
         net = mlp.mlp(x.shape[1], int(n), y.shape[1], 1, activation, param, sigma_b=0.5)
-        scales = jax.tree_util.tree_map(lambda v: jnp.float32(v), net.lr_scales())
-        loss = train.mse_loss(net.apply, xs, ys)
-        @jax.jit
-        def change(p0, net=net, loss=loss, scales=scales):
-            p, _ = train.gradient_descent(loss, p0, steps, lr, scales)
-            h0, h = net.forward(p0, xs).preacts[0], net.forward(p, xs).preacts[0]
-            return _norms.relative_change(h, h0)
-
+        base = mlp.mlp(x.shape[1], int(n), y.shape[1], 1, activation, regime_family(0.0), sigma_b=0.5)
+        mults = jax.tree_util.tree_map(jnp.float32, net.multipliers())
+        scales = jax.tree_util.tree_map(jnp.float32, net.lr_scales())
         for s in range(seeds):
-            out[i, s] = float(change(net.init(jax.random.fold_in(key, s), jnp.float32)))
+            p0 = net.init(jax.random.fold_in(key, s), jnp.float32)
+            out[i, s] = float(_feature_change(base, steps, lr, mults, scales, p0, xs, ys))
     return out
+
+
+@partial(jax.jit, static_argnums=(0, 1, 2))
+def _feature_change(base, steps, lr, mults, scales, p0, xs, ys):
+    """||h_T - h_0|| / ||h_0|| after ``steps`` SGD steps of the network ``base`` run with the
+    member's multipliers ``mults`` and learning-rate factors ``scales`` (traced, so the family's
+    members share one compiled program per width; their inits agree, since b = 0 for all r)."""
+    apply = lambda p, x: base.forward(p, x, mults).output  # noqa: E731
+    p, _ = train.gradient_descent(train.squared_loss(apply, xs, ys), p0, steps, lr, scales)
+    h0, h = base.forward(p0, xs, mults).preacts[0], base.forward(p, xs, mults).preacts[0]
+    return _norms.relative_change(h, h0)
 
 
 class RegimeMap(NamedTuple):

@@ -195,10 +195,14 @@ class MLP:
             params.append({"w": w, "b": b})
         return params
 
-    def forward(self, params: Params, x: jax.Array) -> Forward:
-        """All pre-activations, activations and the output for inputs ``x`` of shape (N, in_dim)."""
+    def forward(self, params: Params, x: jax.Array, multipliers=None) -> Forward:
+        """All pre-activations, activations and the output for inputs ``x`` of shape (N, in_dim).
+
+        ``multipliers`` replaces :meth:`multipliers` (one (weight, bias) pair per layer); passing
+        them as arrays lets one jitted program serve networks that differ only in multipliers.
+        """
         phi = activations.get(self.activation)
-        mults = self.multipliers()
+        mults = self.multipliers() if multipliers is None else multipliers
         preacts, acts = [], []
         z = x
         for l in range(self.depth):

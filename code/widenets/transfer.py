@@ -40,12 +40,6 @@ def hidden_features(net: mlp.MLP, params, x: jax.Array) -> jax.Array:
     return net.forward(params, x).acts[-1]
 
 
-def _sq_loss(apply_fn, x, y):
-    # train.mse_loss validates concrete arrays, so it cannot take the tracers of a vmapped
-    # sweep; this is the same loss, 1/(2N) sum ||f - y||^2, without the checks.
-    return lambda p: 0.5 * jnp.sum((apply_fn(p, x) - y) ** 2) / x.shape[0]
-
-
 def _loo_ridge(k_train, k_test_train, y_train, ridges):
     """Kernel ridge regression with the ridge picked by exact leave-one-out error.
 
@@ -176,14 +170,14 @@ def _protocol(net_a, net_b, steps_a, steps_b, lr, classify, init_f, lr_f, key, x
     # net_a / net_b are NTK-parametrized; init_f, lr_f (traced) turn them into any abc-parametrization
     p0 = [{"w": q["w"] * f, "b": q["b"]} for q, f in zip(net_a.init(key, dtype=xa.dtype), init_f)]
     scales = [{"w": f, "b": 1.0} for f in lr_f]
-    p1, hist = train.gradient_descent(_sq_loss(net_a.apply, xa, ya), p0, steps_a, lr, scales)
+    p1, hist = train.gradient_descent(train.squared_loss(net_a.apply, xa, ya), p0, steps_a, lr, scales)
 
     def kernels_b(p):
         f_tr, f_te = hidden_features(net_a, p, xb), hidden_features(net_a, p, xt)
         return f_tr @ f_tr.T / f_tr.shape[1], f_te @ f_tr.T / f_tr.shape[1]
 
     def finetune(p):
-        q, _ = train.gradient_descent(_sq_loss(net_b.apply, xb, yb), new_head(net_b, p), steps_b, lr, scales)
+        q, _ = train.gradient_descent(train.squared_loss(net_b.apply, xb, yb), new_head(net_b, p), steps_b, lr, scales)
         return _score(net_b.apply(q, xt), yt, classify)
 
     # fine-tune from the random and the pretrained weights in one vmapped loop
@@ -581,7 +575,7 @@ def digits_first_layer(parametrization: str = "mup", width: int = 256, seed: int
     xa, ya, _, _, _, _, signal = (a[0] for a in digits_arrays((seed,), 1, noise_dims, n_a))
     net = mlp.mlp(xa.shape[1], width, ya.shape[1], 1, "relu", parametrization)
     p0 = net.init(jax.random.PRNGKey(seed), dtype=xa.dtype)
-    p1, _ = jax.jit(lambda p: train.gradient_descent(_sq_loss(net.apply, xa, ya), p, steps, lr,
+    p1, _ = jax.jit(lambda p: train.gradient_descent(train.squared_loss(net.apply, xa, ya), p, steps, lr,
                                                      net.lr_scales()))(p0)
     m = net.multipliers()[0][0]  # effective weights W = m w: the same at init in every parametrization
     return np.asarray(signal @ (m * p0[0]["w"])), np.asarray(signal @ (m * p1[0]["w"]))
