@@ -138,3 +138,18 @@ def test_squared_loss_is_mse_loss_without_checks():
     assert float(train.squared_loss(net.apply, x, y)(p)) == pytest.approx(float(train.mse_loss(net.apply, x, y)(p)), rel=1e-14)
     traced = jax.jit(lambda xx, yy: train.squared_loss(net.apply, xx, yy)(p))(x, y)  # mse_loss cannot take tracers
     assert float(traced) == pytest.approx(float(train.mse_loss(net.apply, x, y)(p)), rel=1e-12)
+
+
+def test_init_many_is_the_vmapped_init_bit_for_bit():
+    """The sweeps draw initializations eagerly with init_many and pass them into their jitted
+    loops; the draws must be exactly those of init under vmap (and of init per key)."""
+    net = mlp.mlp(5, 48, 3, depth=2, parametrization="mup")
+    keys = jax.random.split(jax.random.PRNGKey(3), 4)
+    many = net.init_many(keys, jnp.float32)
+    vmapped = jax.jit(jax.vmap(lambda k: net.init(k, jnp.float32)))(keys)
+    for a, b in zip(jax.tree_util.tree_leaves(many), jax.tree_util.tree_leaves(vmapped)):
+        assert a.shape[0] == 4 and a.dtype == jnp.float32
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(many[1]["w"][2], net.init(keys[2], jnp.float32)[1]["w"])
+    with pytest.raises(ValueError, match="keys"):
+        net.init_many([], jnp.float32)

@@ -284,25 +284,23 @@ def trained_outputs(
         raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
     lr = _checks.positive(lr, "lr")
     xs = [jnp.asarray(a, dtype) for a in (x_train, y_train, x_test)]
-    test, tr = _trained(net, *xs, _keys(key, n_nets), int(steps), float(lr), min(batch, n_nets), jnp.dtype(dtype))
+    params0 = net.init_many(_keys(key, n_nets), dtype)  # drawn outside the jit: see MLP.init_many
+    test, tr = _trained(net, *xs, params0, int(steps), float(lr), min(batch, n_nets))
     return np.asarray(test), np.asarray(tr)
 
 
-def _trained_impl(net, x, y, xt, keys, steps, lr, batch, dtype):
-    def loss(params):  # widenets.train.mse_loss without its input checks, which cannot trace
-        r = net.apply(params, x) - y
-        return 0.5 * jnp.sum(r * r) / x.shape[0]
-
+def _trained_impl(net, x, y, xt, params0, steps, lr, batch):
+    loss = train.squared_loss(net.apply, x, y)
     scales = net.lr_scales()
 
-    def one(k):
-        params, _ = train.gradient_descent(loss, net.init(k, dtype), steps, lr, scales)
+    def one(p0):
+        params, _ = train.gradient_descent(loss, p0, steps, lr, scales)
         return net.apply(params, xt), net.apply(params, x)
 
-    return jax.lax.map(one, keys, batch_size=batch)
+    return jax.lax.map(one, params0, batch_size=batch)
 
 
-_trained = jax.jit(_trained_impl, static_argnums=(0, 5, 6, 7, 8))
+_trained = jax.jit(_trained_impl, static_argnums=(0, 5, 6, 7))
 
 
 def mean_and_cov(outputs) -> tuple[np.ndarray, np.ndarray]:

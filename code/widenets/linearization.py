@@ -104,7 +104,7 @@ def train_pair(
         return fn, fl, ln, ll, tangent.relative_change(final[0], p0), tangent.relative_change(final[1], p0)
 
     if params0 is None:
-        params0 = jax.jit(jax.vmap(lambda k: net.init(k, dtype)))(jax.random.split(key, seeds))
+        params0 = net.init_many(jax.random.split(key, seeds), dtype)
     out = jax.jit(jax.vmap(run))(params0)
     return PairRun(*(np.asarray(o, dtype=np.float64) for o in out))
 
@@ -180,7 +180,7 @@ def linearization_sweep(
     widths = _widths(widths)
     seeds = _seeds(seeds)
     widest = mlp.mlp(np.shape(x)[1], int(widths.max()), np.shape(y)[1], depth, activation, "ntk")
-    big = jax.jit(jax.vmap(lambda k: widest.init(k, dtype)))(jax.random.split(key, seeds))
+    big = widest.init_many(jax.random.split(key, seeds), dtype)
     gaps, changes = [], []
     for n in widths:
         net = mlp.mlp(np.shape(x)[1], int(n), np.shape(y)[1], depth, activation, "ntk")
@@ -209,7 +209,7 @@ def ntk_convergence(
     exact = kernels.ntk(x, depth=depth, activation=activation, sigma_b=sigma_b)
     xx = jnp.asarray(x, dtype)
     widest = mlp.mlp(xx.shape[1], int(widths.max()), 1, depth, activation, "ntk", sigma_b=sigma_b)
-    big = jax.jit(jax.vmap(lambda k: widest.init(k, dtype)))(jax.random.split(key, seeds))
+    big = widest.init_many(jax.random.split(key, seeds), dtype)
     out = []
     for n in widths:
         net = mlp.mlp(xx.shape[1], int(n), 1, depth, activation, "ntk", sigma_b=sigma_b)
@@ -241,7 +241,7 @@ def ntk_change(
     seeds = _seeds(seeds)
     xx, yy = jnp.asarray(x, dtype), jnp.asarray(y, dtype)
     widest = mlp.mlp(xx.shape[1], int(widths.max()), yy.shape[1], depth, activation, "ntk")
-    big = jax.jit(jax.vmap(lambda k: widest.init(k, dtype)))(jax.random.split(key, seeds))
+    big = widest.init_many(jax.random.split(key, seeds), dtype)
     out = []
     for n in widths:
         net = mlp.mlp(xx.shape[1], int(n), yy.shape[1], depth, activation, "ntk")

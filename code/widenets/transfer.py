@@ -166,9 +166,10 @@ def effective_scales(parametrization: str, width: int, in_dim: int) -> tuple[np.
     return np.array(init), np.array(lr)
 
 
-def _protocol(net_a, net_b, steps_a, steps_b, lr, classify, init_f, lr_f, key, xa, ya, xb, yb, xt, yt, proj):
-    # net_a / net_b are NTK-parametrized; init_f, lr_f (traced) turn them into any abc-parametrization
-    p0 = [{"w": q["w"] * f, "b": q["b"]} for q, f in zip(net_a.init(key, dtype=xa.dtype), init_f)]
+def _protocol(net_a, net_b, steps_a, steps_b, lr, classify, init_f, lr_f, q0, xa, ya, xb, yb, xt, yt, proj):
+    # net_a / net_b are NTK-parametrized and q0 = net_a.init(key) (drawn outside the jit, see
+    # MLP.init_many); init_f, lr_f (traced) turn them into any abc-parametrization
+    p0 = [{"w": q["w"] * f, "b": q["b"]} for q, f in zip(q0, init_f)]
     scales = [{"w": f, "b": 1.0} for f in lr_f]
     p1, hist = train.gradient_descent(train.squared_loss(net_a.apply, xa, ya), p0, steps_a, lr, scales)
 
@@ -198,11 +199,11 @@ def _protocol(net_a, net_b, steps_a, steps_b, lr, classify, init_f, lr_f, key, x
 
 
 @partial(jax.jit, static_argnums=(0, 1, 2, 3, 4, 5))
-def _protocol_all(net_a, net_b, steps_a, steps_b, lr, classify, init_f, lr_f, keys, *arrays):
-    """vmap over parametrizations (init_f, lr_f: (P, 2)) and seeds (keys, arrays: leading S)."""
+def _protocol_all(net_a, net_b, steps_a, steps_b, lr, classify, init_f, lr_f, inits, *arrays):
+    """vmap over parametrizations (init_f, lr_f: (P, 2)) and seeds (inits, arrays: leading S)."""
     run = partial(_protocol, net_a, net_b, steps_a, steps_b, lr, classify)
     over_seeds = jax.vmap(run, in_axes=(None, None, 0) + (0,) * len(arrays))
-    return jax.vmap(over_seeds, in_axes=(0, 0, None) + (None,) * len(arrays))(init_f, lr_f, keys, *arrays)
+    return jax.vmap(over_seeds, in_axes=(0, 0, None) + (None,) * len(arrays))(init_f, lr_f, inits, *arrays)
 
 
 @partial(jax.jit, static_argnums=(4,))
@@ -267,7 +268,7 @@ def _check_sweep_args(widths, seeds, parametrizations, steps_a, steps_b, lr):
 def _sweep(arrays, widths, seeds, parametrizations, steps_a, steps_b, lr, classify):
     d, k_a, k_b = arrays[0].shape[2], arrays[1].shape[2], arrays[3].shape[2]
     dtype = arrays[0].dtype
-    keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray(seeds))
+    keys = [jax.random.PRNGKey(int(s)) for s in seeds]
     fields = TransferSweep._fields[3:]
     out = {f: np.zeros((len(parametrizations), widths.size, seeds.size)) for f in fields}
     for j, n in enumerate(widths):
@@ -277,7 +278,7 @@ def _sweep(arrays, widths, seeds, parametrizations, steps_a, steps_b, lr, classi
         net_a = mlp.mlp(d, int(n), k_a, 1, "relu", "ntk")
         net_b = mlp.mlp(d, int(n), k_b, 1, "relu", "ntk")
         kern0, kern1, metrics = _protocol_all(net_a, net_b, steps_a, steps_b, lr, classify,
-                                              init_f, lr_f, keys, *arrays)
+                                              init_f, lr_f, net_a.init_many(keys, dtype), *arrays)
         yb, yt = arrays[3], arrays[5]
         metrics["probe_random"] = _probe_scores(*kern0, yb, yt, classify)
         metrics["probe_pretrained"] = _probe_scores(*kern1, yb, yt, classify)
