@@ -82,34 +82,41 @@ def coord_check(
     name = parametrization if isinstance(parametrization, str) else parametrization.name
     for n in widths:
         net = mlp.mlp(x.shape[1], int(n), y.shape[1], depth, activation, parametrization)
+        # one compiled step and record per width, whatever the parametrization: the network's
+        # multipliers and learning-rate factors are traced arguments of a fixed base network
+        base = mlp.mlp(x.shape[1], int(n), y.shape[1], depth, activation, "ntk")
+        mults = jax.tree_util.tree_map(lambda v: jnp.asarray(v, dtype), net.multipliers())
         scales = jax.tree_util.tree_map(lambda v: jnp.asarray(v, dtype), net.lr_scales())
-        loss = train.mse_loss(net.apply, xs, ys)
-
-        def record(p, net=net):
-            fw = net.forward(p, xs)
-            return list(fw.acts) + [fw.output]
-
-        grad = jax.grad(loss)
-
-        def run(p, grad=grad, scales=scales, record=record):
-            # eager SGD steps, the update of train.gradient_descent: for 3 steps this is much
-            # cheaper than compiling a scan for every width (primitives are cached across runs)
-            recs = [record(p)]
-            for _ in range(steps):
-                g = grad(p)
-                p = jax.tree_util.tree_map(lambda a, sc, dd: a - lr * sc * dd, p, scales, g)
-                recs.append(record(p))
-            return [jnp.stack(r) for r in zip(*recs)]
-
         s_w, c_w = [], []
         for s in range(seeds):
+            p = net.init(jax.random.fold_in(key, s), dtype)
+            recs = [_record(base, mults, p, xs)]
+            for _ in range(steps):
+                p = _sgd_step(base, float(lr), mults, scales, p, xs, ys)
+                recs.append(_record(base, mults, p, xs))
             # averages in numpy: each eager jnp reduction would compile anew for every width
-            rec = [np.asarray(r, np.float64) for r in run(net.init(jax.random.fold_in(key, s), dtype))]
+            rec = [np.stack([np.asarray(r[l], np.float64) for r in recs]) for l in range(len(recs[0]))]
             s_w.append([np.mean(np.abs(r), axis=(1, 2)) for r in rec])
             c_w.append([np.mean(np.abs(r - r[0]), axis=(1, 2)) for r in rec])
         sizes.append(np.transpose(np.asarray(s_w), (0, 2, 1)))
         changes.append(np.transpose(np.asarray(c_w), (0, 2, 1)))
     return CoordCheck(name, widths, np.asarray(sizes, np.float64), np.asarray(changes, np.float64))
+
+
+@partial(jax.jit, static_argnums=(0, 1))
+def _sgd_step(base, lr, mults, scales, p, xs, ys):
+    """One SGD step p <- p - lr * scale * dL/dp of ``base`` run with multipliers ``mults``
+    (the update of :func:`widenets.train.gradient_descent`)."""
+    loss = train.squared_loss(lambda q, x: base.forward(q, x, mults).output, xs, ys)
+    g = jax.grad(loss)(p)
+    return jax.tree_util.tree_map(lambda a, sc, dd: a - lr * sc * dd, p, scales, g)
+
+
+@partial(jax.jit, static_argnums=(0,))
+def _record(base, mults, p, xs):
+    """Activations x^1..x^L and output f of ``base`` run with multipliers ``mults``."""
+    fw = base.forward(p, xs, mults)
+    return list(fw.acts) + [fw.output]
 
 
 def coord_slopes(result: CoordCheck, quantity: str = "change") -> np.ndarray:
