@@ -41,7 +41,7 @@ from typing import NamedTuple, Sequence
 import jax
 import jax.numpy as jnp
 
-from widenets import _checks, activations
+from widenets import _checks, _random, activations
 
 Params = list  # list[dict[str, jax.Array]], one {"w", "b"} per layer
 
@@ -141,6 +141,11 @@ class Forward(NamedTuple):
     output: jax.Array
 
 
+def _scaled(draw: jax.Array, scale: float) -> jax.Array:
+    # x * 1.0 == x exactly; skipping it saves an eager compilation per shape (NTK-style layers)
+    return draw if scale == 1.0 else draw * scale
+
+
 @dataclasses.dataclass(frozen=True)
 class MLP:
     """A fully connected network ``in_dim -> width x depth -> out_dim`` (see module docstring).
@@ -190,8 +195,8 @@ class MLP:
         keys = jax.random.split(key, 2 * (self.depth + 1))
         params = []
         for l, (fan_in, fan_out) in enumerate(self.layer_dims()):
-            w = jax.random.normal(keys[2 * l], (fan_in, fan_out), dtype) * n ** (-p.b[l])
-            b = jax.random.normal(keys[2 * l + 1], (fan_out,), dtype) * n ** (-p.bias_b[l])
+            w = _scaled(_random.normal(keys[2 * l], (fan_in, fan_out), dtype), n ** (-p.b[l]))
+            b = _scaled(_random.normal(keys[2 * l + 1], (fan_out,), dtype), n ** (-p.bias_b[l]))
             params.append({"w": w, "b": b})
         return params
 
