@@ -51,12 +51,6 @@ def _rms(a):
     return jnp.sqrt(jnp.mean(a * a))
 
 
-def _mse(apply_fn, x, y):
-    """The loss of :func:`widenets.train.mse_loss`, 1/(2N) sum ||f(x_i) - y_i||^2, without its
-    input checks so that x and y may be traced arrays inside ``jit``."""
-    return lambda p: 0.5 * jnp.sum((apply_fn(p, x) - y) ** 2) / x.shape[0]
-
-
 def _keys(seed: int, seeds: int):
     """``seeds`` PRNG keys split from ``jax.random.key(seed, impl="rbg")``. The "rbg" generator
     (XLA's RngBitGenerator) is used instead of the default threefry because the chapters
@@ -142,7 +136,7 @@ def _run_width(net, x, y, x_eval, y_eval, keys, steps, lr, dtype):
 
     def fit(key, x, y):
         p0 = net.init(key, dtype)
-        pT, hist = train.gradient_descent(_mse(net.apply, x, y), p0, steps, lr, scales)
+        pT, hist = train.gradient_descent(train.squared_loss(net.apply, x, y), p0, steps, lr, scales)
         return p0, pT, hist["loss"]
 
     P0, PT, loss = jax.jit(jax.vmap(fit, in_axes=(0, None, None)))(keys, x, y)
@@ -357,7 +351,7 @@ def lazy_sweep(
         def f_alpha(p, inputs):
             return alpha * (base.apply(p, inputs) - base.apply(p0, inputs))
 
-        mse = _mse(f_alpha, x, y)
+        mse = train.squared_loss(f_alpha, x, y)
         # GD at rate lr / alpha^2 on L  ==  GD at rate lr on L / alpha^2 (alpha stays traced)
         pT, hist = train.gradient_descent(lambda p: mse(p) / alpha**2, p0, steps, lr,
                                           base.lr_scales())

@@ -90,8 +90,8 @@ def train_pair(
 
     def run(p0):
         f_lin = tangent.linearize(net.apply, p0)
-        loss_net = _mse(net.apply, x, y)
-        loss_lin = _mse(f_lin, x, y)
+        loss_net = train.squared_loss(net.apply, x, y)
+        loss_lin = train.squared_loss(f_lin, x, y)
 
         def loss(pp):
             return loss_net(pp[0]) + loss_lin(pp[1])
@@ -132,17 +132,6 @@ def nested_params(params, width: int):
             w = w[..., :width, :]
         out.append({"w": w, "b": b})
     return out
-
-
-def _mse(apply_fn, x, y):
-    """1/(2N) sum ||f - y||^2 without input checks (x, y already checked; usable under jit)."""
-    n = x.shape[0]
-
-    def loss(params):
-        r = apply_fn(params, x) - y
-        return 0.5 * jnp.sum(r * r) / n
-
-    return loss
 
 
 class Sweep(NamedTuple):
@@ -247,7 +236,7 @@ def ntk_change(
         net = mlp.mlp(xx.shape[1], int(n), yy.shape[1], depth, activation, "ntk")
 
         def change(p0):
-            pT, _ = train.gradient_descent(_mse(net.apply, xx, yy), p0, steps, lr, net.lr_scales())
+            pT, _ = train.gradient_descent(train.squared_loss(net.apply, xx, yy), p0, steps, lr, net.lr_scales())
             k0 = tangent._empirical_ntk(net.apply, p0, xx, None, True)
             kT = tangent._empirical_ntk(net.apply, pT, xx, None, True)
             return _norms.relative_change(kT, k0)
@@ -292,7 +281,7 @@ def flow_comparison(
     p0 = net.init(key)
     _, hist = jax.jit(
         lambda p: train.gradient_descent(
-            _mse(net.apply, xx, yy), p, steps, lr, net.lr_scales(),
+            train.squared_loss(net.apply, xx, yy), p, steps, lr, net.lr_scales(),
             lambda q: (net.apply(q, xt), net.apply(q, xx)),
         )
     )(p0)
