@@ -21,3 +21,5 @@ import jax  # noqa: E402
 jax.config.update("jax_enable_x64", True)
 
 __version__ = "0.1.0"
+
+from widenets._checks import DivergenceWarning  # noqa: E402,F401  (training that produced nan/inf)

@@ -46,9 +46,8 @@ def prior_outputs(net: mlp_module.MLP, x, key, n_nets: int, batch: int = 256, dt
     """
     if not isinstance(net, mlp_module.MLP):
         raise ValueError(f"net must be a widenets.mlp.MLP, got {type(net).__name__}")
-    _checks.finite_array(x, "x", ndim=2)
-    if np.shape(x)[1] != net.in_dim:
-        raise ValueError(f"x must have {net.in_dim} columns (net.in_dim), got shape {np.shape(x)}")
+    _checks.net_inputs(net, x)
+    _checks.prng_key(key)
     n_nets = _checks.positive_int(n_nets, "n_nets")
     batch = _checks.positive_int(batch, "batch")
     xj = jnp.asarray(x, dtype)
@@ -92,11 +91,13 @@ def excess_kurtosis(samples) -> np.ndarray:
     """Excess kurtosis E[(f - m)^4] / Var(f)^2 - 3 over the first axis of ``samples`` (S, ...).
 
     0 for a Gaussian; its sampling standard error for Gaussian samples is about sqrt(24 / S).
+    Constant samples (variance 0, kurtosis 0/0) raise ``ValueError``.
     """
     _checks.finite_array(samples, "samples")
     s = np.asarray(samples, np.float64)
     if s.ndim < 1 or s.shape[0] < 4:
         raise ValueError(f"samples must have at least 4 draws along axis 0, got shape {s.shape}")
+    _checks.nonconstant(s, "samples", axis=0)
     c = s - s.mean(axis=0)
     var = np.mean(c**2, axis=0)
     return np.mean(c**4, axis=0) / var**2 - 3.0
@@ -169,10 +170,9 @@ def nested_prior_outputs(
     network (``parametrization="ntk"``, the same ``sigma_w``, ``sigma_b``), so all widths
     come from one compiled function. Networks are drawn ``chunk`` at a time.
     """
-    _checks.finite_array(x, "x", ndim=2)
-    widths = tuple(_checks.positive_int(w, "widths") for w in widths)
-    if not widths:
-        raise ValueError("widths must not be empty")
+    _checks.matrix(x, "x")
+    widths = tuple(_checks.positive_ints(widths, "widths"))
+    _checks.prng_key(key)
     n_nets = _checks.positive_int(n_nets, "n_nets")
     depth = _checks.positive_int(depth, "depth")
     _checks.one_of(activation, tuple(mlp_module.activations.ACTIVATIONS), "activation")
@@ -211,11 +211,8 @@ def covariance_error_vs_width(
     returns ||C_S - K||_F / ||K||_F and the excess kurtosis of f(x_0) over the S networks.
     Networks come from :func:`nested_prior_outputs` (the widths share their draws).
     """
-    _checks.finite_array(x, "x", ndim=2)
-    k = np.asarray(_checks.finite_array(kernel, "kernel", ndim=2), np.float64)
-    n = np.shape(x)[0]
-    if k.shape != (n, n):
-        raise ValueError(f"kernel must have shape ({n}, {n}) to match x, got {k.shape}")
+    _checks.matrix(x, "x")
+    k = _checks.psd_matrix(kernel, "kernel", np.shape(x)[0])
     repeats = _checks.positive_int(repeats, "repeats")
     errs, kurts = [], []
     for r in range(repeats):
@@ -233,9 +230,7 @@ def gaussian_floor(kernel, n_nets: int, seed: int = 0, repeats: int = 20) -> np.
     Draws come from ``np.random.default_rng(seed)``. Returns (repeats,) errors. A width-n ensemble whose error sits at this floor is, as far
     as ``n_nets`` samples can tell, distributed like the GP.
     """
-    k = np.asarray(_checks.finite_array(kernel, "kernel", ndim=2), np.float64)
-    if k.shape[0] != k.shape[1]:
-        raise ValueError(f"kernel must be square, got shape {k.shape}")
+    k = _checks.psd_matrix(kernel, "kernel")
     n_nets = _checks.positive_int(n_nets, "n_nets")
     repeats = _checks.positive_int(repeats, "repeats")
     lam, vec = np.linalg.eigh(k)
@@ -269,24 +264,22 @@ def trained_outputs(
     """
     if not isinstance(net, mlp_module.MLP):
         raise ValueError(f"net must be a widenets.mlp.MLP, got {type(net).__name__}")
-    _checks.finite_array(x_train, "x_train", ndim=2)
-    _checks.finite_array(y_train, "y_train", ndim=2)
-    _checks.finite_array(x_test, "x_test", ndim=2)
+    _checks.net_inputs(net, x_train, "x_train")
+    _checks.matrix(y_train, "y_train")
     _checks.same_length(x_train, y_train, "x_train", "y_train")
-    for name, arr in (("x_train", x_train), ("x_test", x_test)):
-        if np.shape(arr)[1] != net.in_dim:
-            raise ValueError(f"{name} must have {net.in_dim} columns (net.in_dim), got {np.shape(arr)}")
-    if np.shape(y_train)[1] != net.out_dim:
-        raise ValueError(f"y_train must have {net.out_dim} columns (net.out_dim), got {np.shape(y_train)}")
+    _checks.net_targets(net, y_train, "y_train")
+    _checks.net_inputs(net, x_test, "x_test")
+    _checks.prng_key(key)
     n_nets = _checks.positive_int(n_nets, "n_nets")
     batch = _checks.positive_int(batch, "batch")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+    steps = _checks.nonnegative_int(steps, "steps")
     lr = _checks.positive(lr, "lr")
     xs = [jnp.asarray(a, dtype) for a in (x_train, y_train, x_test)]
     params0 = net.init_many(_keys(key, n_nets), dtype)  # drawn outside the jit: see MLP.init_many
     test, tr = _trained(net, *xs, params0, int(steps), float(lr), min(batch, n_nets))
-    return np.asarray(test), np.asarray(tr)
+    test, tr = np.asarray(test), np.asarray(tr)
+    _checks.warn_if_diverged((test, tr), "trained_outputs: training")
+    return test, tr
 
 
 def _trained_impl(net, x, y, xt, params0, steps, lr, batch):
@@ -362,9 +355,10 @@ def digits_comparison(
     """
     from widenets import data, gp, kernels
 
-    widths = [_checks.positive_int(w, "widths") for w in widths]
+    widths = _checks.positive_ints(widths, "widths")
     n_seeds = _checks.positive_int(n_seeds, "n_seeds")
     n_samples = _checks.positive_int(n_samples, "n_samples")
+    _checks.prng_key(key)
     kw = dict(depth=depth, activation=activation, sigma_w=sigma_w, sigma_b=sigma_b)
     x, xt = np.asarray(task.x_train), np.asarray(task.x_test)
     y = np.asarray(task.y_train)
@@ -450,9 +444,10 @@ def plot_prior_check(axes, checks: dict, floors: dict | None = None) -> dict:
     for i, (name, c) in enumerate(checks.items()):
         color = colors[i % len(colors)]
         mean, sd = scaling_mean(c.error)
-        axes[0].errorbar(c.widths, mean, yerr=sd, fmt="o-", color=color, capsize=2, label=name)
+        axes[0].errorbar(c.widths, mean, yerr=sd, marker=plotting.MARKERS[i], linestyle=plotting.LINESTYLES[i],
+                         color=color, capsize=2, label=name)
         if floors and name in floors:
-            axes[0].axhline(float(np.mean(floors[name])), color=color, ls="--", lw=1,
+            axes[0].axhline(float(np.mean(floors[name])), color=color, ls=(0, (2, 2)), lw=1,
                             label=f"{name}: Monte Carlo floor (S={c.n_nets})")
         kurt = np.clip(c.kurtosis, 1e-4, None)
         fits[name] = plotting.scaling_plot(axes[1], c.widths, kurt, f"{name}", color=color,
@@ -506,7 +501,7 @@ def plot_digits(ax, comp: DigitsComparison) -> None:
                 label="one trained network")
     ax.plot(comp.widths, comp.finite_mean, "s--", color=plotting.MODEL_COLORS["mup"],
             label=f"average of {comp.finite.shape[1]} networks")
-    for value, name, key, ls in ((comp.nngp, "NNGP posterior mean", "nngp", "-"),
+    for value, name, key, ls in ((comp.nngp, "NNGP posterior mean", "nngp", "-."),
                                  (comp.ntk, "NTK regression (t = ∞)", "ntk", "-"),
                                  (comp.ntk_at_t, f"infinite GD ensemble mean (t = {comp.steps})", "ntk", "--")):
         ax.axhline(value, color=plotting.MODEL_COLORS[key], ls=ls, lw=1.2, label=f"{name}: {value:.3f}")
@@ -515,4 +510,4 @@ def plot_digits(ax, comp: DigitsComparison) -> None:
                label=f"one infinitely wide network (sample): {s:.3f}")
     ax.set_xscale("log", base=2)
     plotting.label(ax, "width n", "test accuracy", "digits: kernels vs trained networks", legend=False)
-    ax.legend(loc="center right", fontsize=8)
+    plotting.place_legend(ax, ncol=1)

@@ -57,19 +57,12 @@ def feature_kernel(acts) -> np.ndarray:
     Entry (i, j) is <h(x_i), h(x_j)>/n, the average over neurons of h_k(x_i) h_k(x_j);
     it has a finite limit as the width n grows when each h_k(x) is O(1).
     """
-    _checks.finite_array(acts, "acts", ndim=2)
-    if min(np.shape(acts)) < 1:
-        raise ValueError(f"acts must have at least one row and one column, got shape {np.shape(acts)}")
+    _checks.matrix(acts, "acts")
     return np.asarray(_feature_kernel(jnp.asarray(acts)))
 
 
 def _check_kernel(k, name: str) -> np.ndarray:
-    _checks.finite_array(k, name, ndim=2)
-    k = np.asarray(k, dtype=np.float64)
-    if k.shape[0] != k.shape[1] or k.shape[0] < 2:
-        raise ValueError(f"{name} must be a square (N, N) matrix with N >= 2, got shape {k.shape}")
-    if not np.allclose(k, k.T, rtol=1e-8, atol=1e-12 * max(1.0, float(np.abs(k).max()))):
-        raise ValueError(f"{name} must be symmetric")
+    k = _checks.symmetric_matrix(k, name, min_n=2, rtol=1e-8)  # CKA is defined for any symmetric k
     scale = max(float(np.linalg.norm(k)), 1e-300)
     if float(np.linalg.norm(np.asarray(_center(k)))) <= _CONSTANT_TOL * scale or not k.any():
         raise ValueError(f"{name} is constant after centring (all of its variation is a constant "

@@ -69,18 +69,15 @@ class Posterior(NamedTuple):
 
 # --------------------------------------------------------------------------- checks
 def _square(k, name: str) -> np.ndarray:
-    _checks.finite_array(k, name, ndim=2)
-    k = np.asarray(k, dtype=np.float64)
-    if k.shape[0] != k.shape[1] or k.shape[0] < 1:
-        raise ValueError(f"{name} must be a square (N, N) matrix, got shape {k.shape}")
-    scale = max(1.0, float(np.abs(k).max()))
-    if not np.allclose(k, k.T, rtol=1e-9, atol=1e-12 * scale):
-        raise ValueError(f"{name} must be symmetric")
-    return k
+    return _checks.symmetric_matrix(k, name)
+
+
+def _kernel(k, name: str, n: int | None = None) -> np.ndarray:
+    return _checks.psd_matrix(k, name, n)
 
 
 def _targets(y, n: int, name: str = "y_train") -> np.ndarray:
-    _checks.finite_array(y, name, ndim=2)
+    _checks.matrix(y, name)
     y = np.asarray(y, dtype=np.float64)
     if y.shape[0] != n:
         raise ValueError(f"{name} must have {n} rows (one per training point), got shape {y.shape}")
@@ -88,7 +85,7 @@ def _targets(y, n: int, name: str = "y_train") -> np.ndarray:
 
 
 def _cross(k, m: int | None, n: int, name: str) -> np.ndarray:
-    _checks.finite_array(k, name, ndim=2)
+    _checks.matrix(k, name)
     k = np.asarray(k, dtype=np.float64)
     if k.shape[1] != n or (m is not None and k.shape[0] != m):
         want = f"({m if m is not None else 'M'}, {n})"
@@ -149,15 +146,13 @@ def posterior(
     (M, M), or ``None`` to compute the mean only; ``y_train`` (N, k); ``noise`` s^2 >= 0.
     Returns :class:`Posterior` with ``mean`` (M, k) and ``cov`` (M, M).
     """
-    k_train = _square(k_train, "k_train")
+    k_train = _kernel(k_train, "k_train")
     n = k_train.shape[0]
     y = _targets(y_train, n)
     k_star = _cross(k_test_train, None, n, "k_test_train")
     m = k_star.shape[0]
     if k_test is not None:
-        k_test = _square(k_test, "k_test")
-        if k_test.shape[0] != m:
-            raise ValueError(f"k_test must have shape ({m}, {m}) to match k_test_train, got {k_test.shape}")
+        k_test = _kernel(k_test, "k_test", m)
     noise = _checks.nonnegative(noise, "noise")
     jitter = _checks.nonnegative(jitter, "jitter")
     chol, _ = _cholesky(k_train, noise, jitter, "k_train")
@@ -188,7 +183,7 @@ def log_marginal_likelihood(k_train, y_train, noise: float = 0.0, jitter: float 
     -1/2 tr(y^T A^{-1} y) - k sum_i log L_ii - N k/2 log(2 pi), A = L L^T (jitter as in
     :func:`cholesky`).
     """
-    k_train = _square(k_train, "k_train")
+    k_train = _kernel(k_train, "k_train")
     y = _targets(y_train, k_train.shape[0])
     noise = _checks.nonnegative(noise, "noise")
     jitter = _checks.nonnegative(jitter, "jitter")
@@ -232,23 +227,17 @@ def gd_ensemble(
     Eigenvalues of Theta below ``1e-12 * max eigenvalue`` are treated as 0 (their modes are
     never learned, the limit (1 - e^{-tau lam})/lam -> tau).
     """
-    theta = _square(ntk_train, "ntk_train")
+    theta = _kernel(ntk_train, "ntk_train")
     n = theta.shape[0]
     y = _targets(y_train, n)
     theta_star = _cross(ntk_test_train, None, n, "ntk_test_train")
     m = theta_star.shape[0]
     if ntk_test is not None:
-        ntk_test = _square(ntk_test, "ntk_test")
-        if ntk_test.shape[0] != m:
-            raise ValueError(f"ntk_test must have shape ({m}, {m}), got {ntk_test.shape}")
-    k_train = _square(nngp_train, "nngp_train")
-    if k_train.shape[0] != n:
-        raise ValueError(f"nngp_train must have shape ({n}, {n}) like ntk_train, got {k_train.shape}")
+        ntk_test = _kernel(ntk_test, "ntk_test", m)
+    k_train = _kernel(nngp_train, "nngp_train", n)
     k_star = _cross(nngp_test_train, m, n, "nngp_test_train")
     if nngp_test is not None:
-        nngp_test = _square(nngp_test, "nngp_test")
-        if nngp_test.shape[0] != m:
-            raise ValueError(f"nngp_test must have shape ({m}, {m}), got {nngp_test.shape}")
+        nngp_test = _kernel(nngp_test, "nngp_test", m)
     t = _time(t)
     lr = _checks.positive(lr, "lr")
 

@@ -49,13 +49,13 @@ class PairRun(NamedTuple):
         return np.max(np.abs(self.f_net - self.f_lin), axis=(1, 2, 3))
 
 
-def _check_xy(x, y, x_eval):
-    _checks.finite_array(x, "x", ndim=2)
-    _checks.finite_array(y, "y", ndim=2)
+def _check_xy(x, y, x_eval, net=None):
+    _checks.matching_features(x, x_eval, "x", "x_eval")
+    _checks.matrix(y, "y")
     _checks.same_length(x, y, "x", "y")
-    _checks.finite_array(x_eval, "x_eval", ndim=2)
-    if np.shape(x_eval)[1] != np.shape(x)[1]:
-        raise ValueError(f"x_eval must have {np.shape(x)[1]} features like x, got {np.shape(x_eval)[1]}")
+    if net is not None:
+        _checks.net_inputs(net, x)
+        _checks.net_targets(net, y)
 
 
 def _seeds(seeds):
@@ -83,8 +83,19 @@ def train_pair(
     ``net.lr_scales()``). ``x`` (N, d), ``y`` (N, k), ``x_eval`` (M, d). One ``jit``, vmapped
     over seeds.
     """
-    _check_xy(x, y, x_eval)
+    if not isinstance(net, mlp.MLP):
+        raise ValueError(f"net must be a widenets.mlp.MLP, got {type(net).__name__}")
+    _check_xy(x, y, x_eval, net)
     seeds = _seeds(seeds)
+    _checks.nonnegative_int(steps, "steps")
+    _checks.positive(lr, "lr")
+    if params0 is None:
+        _checks.prng_key(key)
+    else:
+        _checks.net_params(net, params0, "params0", stacked=True)
+        if jax.tree_util.tree_leaves(params0)[0].shape[0] != seeds:
+            raise ValueError(f"params0 must be stacked over seeds={seeds} networks on its leading axis, "
+                             f"got {jax.tree_util.tree_leaves(params0)[0].shape[0]}")
     x, y, x_eval = (jnp.asarray(a, dtype) for a in (x, y, x_eval))
     scales = net.lr_scales()
 
@@ -106,7 +117,9 @@ def train_pair(
     if params0 is None:
         params0 = net.init_many(jax.random.split(key, seeds), dtype)
     out = jax.jit(jax.vmap(run))(params0)
-    return PairRun(*(np.asarray(o, dtype=np.float64) for o in out))
+    run_ = PairRun(*(np.asarray(o, dtype=np.float64) for o in out))
+    _checks.warn_if_diverged((run_.loss_net, run_.loss_lin), "train_pair: training")
+    return run_
 
 
 def nested_params(params, width: int):
@@ -143,10 +156,7 @@ class Sweep(NamedTuple):
 
 
 def _widths(widths):
-    w = [_checks.positive_int(int(v) if isinstance(v, (np.integer,)) else v, "widths") for v in widths]
-    if len(w) < 2:
-        raise ValueError(f"widths must contain at least two widths, got {widths!r}")
-    return np.asarray(w)
+    return np.asarray(_checks.positive_ints(widths, "widths", min_len=2))
 
 
 def linearization_sweep(
@@ -168,6 +178,7 @@ def linearization_sweep(
     _check_xy(x, y, x_eval)
     widths = _widths(widths)
     seeds = _seeds(seeds)
+    _checks.prng_key(key)
     widest = mlp.mlp(np.shape(x)[1], int(widths.max()), np.shape(y)[1], depth, activation, "ntk")
     big = widest.init_many(jax.random.split(key, seeds), dtype)
     gaps, changes = [], []
@@ -192,9 +203,10 @@ def ntk_convergence(
     """Relative Frobenius error ||Theta_hat_0 - Theta||_F / ||Theta||_F of the empirical NTK at
     initialization (one output) against :func:`widenets.kernels.ntk`, shape (m, seeds).
     Networks of one seed are nested in the widest (:func:`nested_params`)."""
-    _checks.finite_array(x, "x", ndim=2)
+    _checks.matrix(x, "x")
     widths = _widths(widths)
     seeds = _seeds(seeds)
+    _checks.prng_key(key)
     exact = kernels.ntk(x, depth=depth, activation=activation, sigma_b=sigma_b)
     xx = jnp.asarray(x, dtype)
     widest = mlp.mlp(xx.shape[1], int(widths.max()), 1, depth, activation, "ntk", sigma_b=sigma_b)
@@ -228,6 +240,9 @@ def ntk_change(
     _check_xy(x, y, x)
     widths = _widths(widths)
     seeds = _seeds(seeds)
+    _checks.nonnegative_int(steps, "steps")
+    _checks.positive(lr, "lr")
+    _checks.prng_key(key)
     xx, yy = jnp.asarray(x, dtype), jnp.asarray(y, dtype)
     widest = mlp.mlp(xx.shape[1], int(widths.max()), yy.shape[1], depth, activation, "ntk")
     big = widest.init_many(jax.random.split(key, seeds), dtype)
@@ -276,6 +291,9 @@ def flow_comparison(
     NTK: f_t = f_0 + Theta(., X) Theta^{-1} (I - exp(-eta Theta t / N)) (y - f_0). float64."""
     _check_xy(x, y, x_test)
     every = _checks.positive_int(every, "every")
+    _checks.nonnegative_int(steps, "steps")
+    _checks.positive(lr, "lr")
+    _checks.prng_key(key)
     net = mlp.mlp(np.shape(x)[1], width, np.shape(y)[1], depth, activation, "ntk")
     xx, yy, xt = (jnp.asarray(a, jnp.float64) for a in (x, y, x_test))
     p0 = net.init(key)
@@ -317,13 +335,15 @@ def plot_flow_comparison(cmp: FlowComparison, t_test: np.ndarray, t_train: np.nd
     ax = axes[0]
     order = np.argsort(t_test)
     for j, i in enumerate(times):
-        c = plotting.CYCLE[j]
-        ax.plot(t_test[order], cmp.f_net[i, order, 0], color=c, label=f"network, step {int(cmp.steps[i])}")
+        st = plotting.series(j)
+        ax.plot(t_test[order], cmp.f_net[i, order, 0], **st, markevery=6,
+                label=f"network, step {int(cmp.steps[i])}")
         ax.plot(t_test[order], cmp.f_pred[i, order, 0], ":", color="k", lw=1.4)
     ax.plot([], [], ":", color="k", label="closed-form NTK prediction")
     ax.plot(t_train, y_train[:, 0], "k.", ms=7, label="training data")
-    plotting.label(ax, "input angle $t$ (rad)", "output $f(x)$", "gradient descent vs the NTK closed form")
-    ax.legend(fontsize=8, ncol=2)
+    plotting.label(ax, "input angle $t$ (rad)", "output $f(x)$", "gradient descent vs the NTK closed form",
+                   legend=False)
+    plotting.place_legend(ax, ncol=2)
     return fig
 
 

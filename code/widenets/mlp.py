@@ -87,10 +87,10 @@ def abc(
             f"a, b, c must have the same length >= 2 (one entry per weight matrix), "
             f"got lengths {len(a)}, {len(b)}, {len(c)}"
         )
-    for name_, seq in (("a", a), ("b", b), ("c", c)):
-        for v in seq:
-            if not math.isfinite(float(v)):
-                raise ValueError(f"{name_} must contain finite exponents, got {tuple(seq)!r}")
+    for name_, seq in (("a", a), ("b", b), ("c", c), ("bias_a", bias_a), ("bias_b", bias_b),
+                       ("bias_c", bias_c)):
+        for v in seq if seq is not None else ():
+            _checks.finite_number(v, f"{name_} (every exponent)")
     m = len(a)
     ba = tuple(float(v) for v in bias_a) if bias_a is not None else (float(a[0]),) * (m - 1) + (0.0,)
     bb = tuple(float(v) for v in bias_b) if bias_b is not None else (float(b[0]),) * (m - 1) + (0.0,)
@@ -163,6 +163,23 @@ class MLP:
     sigma_b: float
     output_scale: float = 1.0
 
+    def __post_init__(self):
+        # constructing MLP(...) directly is validated like mlp.mlp(...)
+        _checks.positive_int(self.in_dim, "in_dim")
+        _checks.positive_int(self.width, "width")
+        _checks.positive_int(self.out_dim, "out_dim")
+        _checks.positive_int(self.depth, "depth")
+        _checks.one_of(self.activation, tuple(activations.ACTIVATIONS), "activation")
+        _checks.positive(self.sigma_w, "sigma_w")
+        _checks.nonnegative(self.sigma_b, "sigma_b")
+        _checks.finite_number(self.output_scale, "output_scale", nonzero=True)
+        if not isinstance(self.param, Parametrization):
+            raise ValueError(f"param must be a Parametrization (see abc), got {self.param!r}")
+        if self.param.depth != self.depth:
+            raise ValueError(
+                f"parametrization has exponents for depth {self.param.depth}, but depth={self.depth}"
+            )
+
     # --- shapes and scalings -------------------------------------------------------
     def layer_dims(self) -> list[tuple[int, int]]:
         """(fan_in, fan_out) of each of the L + 1 weight matrices."""
@@ -190,6 +207,7 @@ class MLP:
     # --- init and forward ----------------------------------------------------------
     def init(self, key: jax.Array, dtype=jnp.float64) -> Params:
         """Draw w^l_ij ~ N(0, n^{-2 b_l}) and v^l_j ~ N(0, n^{-2 bias_b_l})."""
+        _checks.prng_key(key)
         n = float(self.width)
         p = self.param
         keys = jax.random.split(key, 2 * (self.depth + 1))
@@ -221,6 +239,8 @@ class MLP:
         ``multipliers`` replaces :meth:`multipliers` (one (weight, bias) pair per layer); passing
         them as arrays lets one jitted program serve networks that differ only in multipliers.
         """
+        _checks.net_inputs(self, x)
+        _checks.net_params(self, params)
         phi = activations.get(self.activation)
         mults = self.multipliers() if multipliers is None else multipliers
         preacts, acts = [], []
@@ -272,8 +292,7 @@ def mlp(
         sigma_w = math.sqrt(2.0) if activation == "relu" else 1.0
     sigma_w = _checks.positive(sigma_w, "sigma_w")
     sigma_b = _checks.nonnegative(sigma_b, "sigma_b")
-    if not math.isfinite(float(output_scale)) or float(output_scale) == 0.0:
-        raise ValueError(f"output_scale must be a finite non-zero number, got {output_scale!r}")
+    output_scale = _checks.finite_number(output_scale, "output_scale", nonzero=True)
     if isinstance(parametrization, str):
         param = _named_parametrization(parametrization, depth, optimizer)
     elif isinstance(parametrization, Parametrization):

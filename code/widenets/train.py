@@ -12,7 +12,6 @@ from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from widenets import _checks
 
@@ -25,13 +24,19 @@ def mse_loss(apply_fn: Callable, x: jax.Array, y: jax.Array) -> Callable[[Any], 
     With this normalisation gradient flow moves the training outputs as
     d f/dt = -(1/N) Theta (f - y), Theta the (empirical) NTK on the training set.
     """
-    _checks.finite_array(x, "x", ndim=2)
-    _checks.finite_array(y, "y", ndim=2)
+    _checks.matrix(x, "x")
+    _checks.matrix(y, "y")
     _checks.same_length(x, y, "x", "y")
     n = x.shape[0]
 
     def loss(params):
-        r = apply_fn(params, x) - y
+        out = apply_fn(params, x)
+        if jnp.shape(out) != jnp.shape(y):  # shapes are static: checked once per trace
+            raise ValueError(
+                f"y must have the shape of the model's output {jnp.shape(out)} (N, out_dim), "
+                f"got {jnp.shape(y)}"
+            )
+        r = out - y
         return 0.5 * jnp.sum(r * r) / n
 
     return loss
@@ -44,9 +49,7 @@ def squared_loss(apply_fn: Callable, x: jax.Array, y: jax.Array) -> Callable[[An
 
 
 def _check_common(steps: int, lr: float) -> tuple[int, float]:
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
-    return int(steps), _checks.positive(lr, "lr")
+    return _checks.nonnegative_int(steps, "steps"), _checks.positive(lr, "lr")
 
 
 def _scales(params, lr_scales):
@@ -69,6 +72,8 @@ def gradient_descent(
 
     Returns ``(final_params, history)`` with ``history["loss"]`` of shape (steps + 1,)
     and ``history["record"]`` the stacked outputs of ``record`` (leading axis steps + 1).
+    Called outside ``jit``, a loss that became nan or inf raises a
+    :class:`widenets.DivergenceWarning` (the trajectory is returned as computed).
     """
     steps, lr = _check_common(steps, lr)
     scales = _scales(params, lr_scales)
@@ -85,6 +90,7 @@ def gradient_descent(
     last_loss, last_rec = loss_fn(final), record(final)
     losses = jnp.concatenate([losses, last_loss[None]])
     recs = jax.tree_util.tree_map(lambda r, l: jnp.concatenate([r, jnp.asarray(l)[None]]), recs, last_rec)
+    _checks.warn_if_diverged(losses, "gradient_descent: the loss")
     return final, {"loss": losses, "record": recs}
 
 
@@ -103,12 +109,11 @@ def adam(
 
     m <- b1 m + (1-b1) g,  v <- b2 v + (1-b2) g^2,
     p <- p - lr * scale_p * mhat / (sqrt(vhat) + eps),  mhat, vhat bias-corrected.
-    Returns ``(final_params, history)`` as :func:`gradient_descent`.
+    Returns ``(final_params, history)`` as :func:`gradient_descent` (and warns like it).
     """
     steps, lr = _check_common(steps, lr)
-    for v, name in ((b1, "b1"), (b2, "b2")):
-        if not 0.0 <= float(v) < 1.0:
-            raise ValueError(f"{name} must be in [0, 1), got {v!r}")
+    b1 = _checks.in_interval(b1, "b1", 0.0, 1.0, "[)")
+    b2 = _checks.in_interval(b2, "b2", 0.0, 1.0, "[)")
     eps = _checks.positive(eps, "eps")
     scales = _scales(params, lr_scales)
     record = record or (lambda p: ())
@@ -132,4 +137,5 @@ def adam(
     last_loss, last_rec = loss_fn(final), record(final)
     losses = jnp.concatenate([losses, last_loss[None]])
     recs = jax.tree_util.tree_map(lambda r, l: jnp.concatenate([r, jnp.asarray(l)[None]]), recs, last_rec)
+    _checks.warn_if_diverged(losses, "adam: the loss")
     return final, {"loss": losses, "record": recs}

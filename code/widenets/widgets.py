@@ -8,6 +8,7 @@ readers of the HTML book, where no Python kernel runs.
 """
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 from typing import NamedTuple, Sequence
 
@@ -46,9 +47,12 @@ class ExplorerCurves(NamedTuple):
 def _curves(width: int, lr: float, steps: int, seed: int, n_train: int) -> ExplorerCurves:
     r = data.regression_1d(n_train, 100, seed=0)
     net = mlp.mlp(2, width, 1, 1, "relu", "ntk")
-    run = linearization.train_pair(
-        net, r.x_train, r.y_train, r.x_test, steps, lr, jax.random.PRNGKey(seed), 1, np.float32
-    )
+    with warnings.catch_warnings():
+        # the explorer is for finding where training diverges: it reports it (max_gap = inf)
+        warnings.simplefilter("ignore", _checks.DivergenceWarning)
+        run = linearization.train_pair(
+            net, r.x_train, r.y_train, r.x_test, steps, lr, jax.random.PRNGKey(seed), 1, np.float32
+        )
     gap = np.abs(run.f_net - run.f_lin)
     return ExplorerCurves(
         r.t_test, run.f_net[0, 0, :, 0], run.f_net[0, -1, :, 0], run.f_lin[0, -1, :, 0],
