@@ -27,7 +27,7 @@ def positive_int(value: Any, name: str) -> int:
 
 
 def _number(value: Any, name: str, allowed: str) -> float:
-    if isinstance(value, bool):
+    if isinstance(value, (bool, str, bytes)):
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
     try:
         v = float(value)
