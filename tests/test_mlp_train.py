@@ -144,17 +144,15 @@ def test_squared_loss_is_mse_loss_without_checks():
 def test_init_many_is_init_per_key_and_the_vmapped_init(name):
     """The sweeps draw initializations eagerly with init_many and pass them into their jitted
     loops. The draws are init's per key exactly, and those of the jitted vmapped init that the
-    sweeps used before: bit for bit in NTK parametrization (scales 1), to one ulp in muP."""
+    sweeps used before to one float ulp (on JAX 0.5 they were bit for bit equal in NTK
+    parametrization; JAX 0.12's fused vmapped normal draw rounds a few entries differently)."""
     net = mlp.mlp(5, 48, 3, depth=2, parametrization=name)
     keys = jax.random.split(jax.random.PRNGKey(3), 4)
     many = net.init_many(keys, jnp.float32)
     vmapped = jax.jit(jax.vmap(lambda k: net.init(k, jnp.float32)))(keys)
     for a, b in zip(jax.tree_util.tree_leaves(many), jax.tree_util.tree_leaves(vmapped)):
         assert a.shape[0] == 4 and a.dtype == jnp.float32
-        if name == "ntk":
-            np.testing.assert_array_equal(a, b)
-        else:
-            np.testing.assert_allclose(a, b, rtol=2**-22, atol=0)
+        np.testing.assert_allclose(a, b, rtol=2**-22, atol=0)
     for j in range(4):
         for a, b in zip(jax.tree_util.tree_leaves(many), jax.tree_util.tree_leaves(net.init(keys[j], jnp.float32))):
             np.testing.assert_array_equal(a[j], b)

@@ -17,8 +17,8 @@ def test_values(shape):
 
 
 def test_compiles_without_reduce_window():
-    # the shape for which jnp.linalg.norm compiles into 32x32 reduce-windows (seconds of compile time)
+    # JAX 0.5's jnp.linalg.norm compiled this shape into 32x32 reduce-windows (seconds of compile
+    # time); current JAX no longer does, and _norms must not either.
     x = jnp.ones((192, 64), jnp.float32)
-    assert "reduce-window" in jax.jit(jnp.linalg.norm).lower(x).compile().as_text()
     assert "reduce-window" not in jax.jit(_norms.frobenius).lower(x).compile().as_text()
     assert "reduce-window" not in jax.jit(_norms.relative_change).lower(x, x + 1).compile().as_text()

@@ -1,28 +1,63 @@
-"""Quick, quiet access to neural-tangents, the independent reference implementation.
+"""neural-tangents, the independent reference implementation, imported on current JAX.
 
-``import neural_tangents`` (0.6.5) runs ``from . import experimental``, and
-``neural_tangents.experimental`` is its TensorFlow bridge (``empirical_ntk_fn_tf``): it
-imports TensorFlow, Keras and ``jax2tf``, which takes about 8 s of the 10 s import on the
-book's 2-core machine, and TensorFlow's C++ runtime writes log lines to file descriptor 2.
-The book never uses the bridge (nothing outside ``experimental`` imports TensorFlow), so
-:func:`neural_tangents` registers an empty placeholder for ``neural_tangents.experimental``
-before the import: ``stax``, ``predict`` and the empirical kernels are the real ones, and
-the import takes about 2 s. Using an attribute of the placeholder raises an
-``AttributeError`` that says how to load the real bridge. As a second guard the import runs
-with descriptor 2 pointed at /dev/null.
+neural-tangents 0.6.5 (December 2023, its last release) was written against JAX 0.4. Two
+things stand between it and the JAX this book pins, and :func:`neural_tangents` deals with
+both before the import:
 
-Nothing else in ``widenets`` imports neural-tangents: the book's own implementations are
-the teaching material, neural-tangents is what they are checked against.
+1. **Names JAX moved.** neural-tangents imports eight names from places where current JAX
+   no longer has them. Each is aliased to where it lives now, and only where it is missing,
+   so on an old JAX nothing changes (see :data:`ALIASES`):
+
+   ============================================  =============================================
+   neural-tangents imports                       current JAX has it at
+   ============================================  =============================================
+   ``jax.core.Jaxpr``, ``JaxprEqn``,             ``jax.extend.core`` (moved in JAX 0.4.36,
+   ``Literal``, ``Var``, ``Primitive``           removed from ``jax.core`` in 0.6)
+   the module ``jax.util``                       ``jax._src.util`` (removed in JAX 0.8)
+   ``jax.interpreters.ad.zeros_like_p``          ``jax._src.ad_util``
+   ``jax.interpreters.ad.reducing_transposes``   ``jax._src.interpreters.ad``
+   ============================================  =============================================
+
+   Two more attributes that only its STRUCTURED_DERIVATIVES empirical kernel reads,
+   ``ad.source_info_util`` and ``ad.config``, are aliased the same way, from
+   ``jax._src.interpreters.ad``.
+
+2. **Its TensorFlow bridge.** ``import neural_tangents`` runs ``from . import experimental``,
+   the TensorFlow bridge (``empirical_ntk_fn_tf``), which needs TensorFlow and tf2jax. The
+   book never uses it, and its environment does not install TensorFlow (requirements-nodeps.txt
+   installs neural-tangents with ``--no-deps``). So an empty placeholder stands in for
+   ``neural_tangents.experimental``; ``stax``, ``predict`` and the empirical kernels are the
+   real ones. Using an attribute of the placeholder raises an ``AttributeError`` that says so.
+
+``tests/test_reference.py`` is the alarm for a future JAX: it imports neural-tangents in a
+fresh process, checks that TensorFlow is not importable and not imported, and compares
+reference numbers (stax kernels, the empirical NTK, ``predict``) with values recorded on this
+stack. Nothing else in ``widenets`` imports neural-tangents: the book's own implementations
+are the teaching material, neural-tangents is what they are checked against.
 """
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import sys
 from types import ModuleType
 from typing import Iterator
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+#: (module that neural-tangents imports from, attribute, module where current JAX has it).
+#: An attribute ``None`` aliases the whole module.
+ALIASES: tuple[tuple[str, str | None, str], ...] = (
+    ("jax.core", "Jaxpr", "jax.extend.core"),
+    ("jax.core", "JaxprEqn", "jax.extend.core"),
+    ("jax.core", "Literal", "jax.extend.core"),
+    ("jax.core", "Var", "jax.extend.core"),
+    ("jax.core", "Primitive", "jax.extend.core"),
+    ("jax.util", None, "jax._src.util"),
+    ("jax.interpreters.ad", "zeros_like_p", "jax._src.ad_util"),
+    ("jax.interpreters.ad", "reducing_transposes", "jax._src.interpreters.ad"),
+    ("jax.interpreters.ad", "source_info_util", "jax._src.interpreters.ad"),
+    ("jax.interpreters.ad", "config", "jax._src.interpreters.ad"),
+)
 
 
 @contextlib.contextmanager
@@ -51,19 +86,39 @@ def _bridge_placeholder() -> ModuleType:
     def __getattr__(attr: str):
         raise AttributeError(
             f"{BRIDGE}.{attr}: widenets.reference imports neural-tangents without its TensorFlow "
-            f"bridge; to use it, `del sys.modules['{BRIDGE}']` and `import {BRIDGE}`.")
+            "bridge, and the book's environment does not install TensorFlow.")
 
     placeholder.__getattr__ = __getattr__  # module-level __getattr__ (PEP 562)
     return placeholder
 
 
+def apply_aliases() -> list[str]:
+    """Alias the names of :data:`ALIASES` that this JAX lacks; return the ones aliased."""
+    done = []
+    for where, attr, source in ALIASES:
+        if attr is None:
+            try:
+                importlib.import_module(where)
+            except ImportError:
+                sys.modules[where] = importlib.import_module(source)
+                parent, _, child = where.rpartition(".")
+                setattr(importlib.import_module(parent), child, sys.modules[where])
+                done.append(where)
+            continue
+        module = importlib.import_module(where)
+        if not hasattr(module, attr):
+            setattr(module, attr, getattr(importlib.import_module(source), attr))
+            done.append(f"{where}.{attr}")
+    return done
+
+
 def neural_tangents() -> ModuleType:
-    """Import and return ``neural_tangents`` without its TensorFlow bridge and without log lines."""
+    """Import and return ``neural_tangents`` on the book's JAX, without its TensorFlow bridge."""
     if "neural_tangents" not in sys.modules:
         import warnings
 
+        apply_aliases()
         sys.modules.setdefault(BRIDGE, _bridge_placeholder())
-
         with silenced_stderr(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             import neural_tangents  # noqa: F401
