@@ -83,6 +83,10 @@ def ridge_probe(
     (y - mean(y)), s = tr(K)/N, so the cost is O(N^2 n) whatever the width.
     Returns (predictions on ``feats_test`` (M, k), chosen relative ridge).
     """
+    _checks.matrix(feats_train, "feats_train")
+    _checks.matrix(feats_test, "feats_test", cols=np.shape(feats_train)[1], cols_what="feats_train's width")
+    _checks.matrix(y_train, "y_train", rows=np.shape(feats_train)[0])
+    _ridges(ridges)
     n = feats_train.shape[1]
     k_tr = feats_train @ feats_train.T / n
     k_te = feats_test @ feats_train.T / n
@@ -96,22 +100,35 @@ def kernel_probe(
 ) -> tuple[jax.Array, jax.Array]:
     """The same leave-one-out ridge regression given kernels: ``k_train`` (N, N), ``k_test_train``
     (M, N). Used for the infinite-width NNGP/NTK limits. Returns (predictions (M, k), ridge)."""
-    _checks.finite_array(k_train, "k_train", ndim=2)
-    _checks.finite_array(k_test_train, "k_test_train", ndim=2)
-    _checks.finite_array(y_train, "y_train", ndim=2)
-    if k_train.shape[0] != k_train.shape[1] or k_test_train.shape[1] != k_train.shape[0]:
-        raise ValueError(
-            f"k_train must be (N, N) and k_test_train (M, N), got {np.shape(k_train)} and "
-            f"{np.shape(k_test_train)}"
-        )
-    _checks.same_length(k_train, y_train, "k_train", "y_train")
+    _checks.psd_matrix(k_train, "k_train")  # checks only: the arrays pass on in their own dtype
+    n = np.shape(k_train)[0]
+    _checks.matrix(k_test_train, "k_test_train", cols=n, cols_what="one per training point")
+    _checks.matrix(y_train, "y_train", rows=n)
+    _ridges(ridges)
     pred, lam, _ = _loo_ridge_jit(
         jnp.asarray(k_train), jnp.asarray(k_test_train), jnp.asarray(y_train), tuple(ridges))
     return pred, lam
 
 
+def _ridges(ridges) -> None:
+    vals = list(ridges) if isinstance(ridges, (list, tuple, np.ndarray)) else []
+    if not vals:
+        raise ValueError(f"ridges must be a non-empty sequence of numbers > 0, got {ridges!r}")
+    for r in vals:
+        _checks.positive(r, "ridges")
+
+
 def relative_mse(pred: jax.Array, y: jax.Array) -> jax.Array:
-    """Test MSE relative to the variance of the targets: mean ||pred - y||^2 / sum_j Var(y_j)."""
+    """Test MSE relative to the variance of the targets: mean ||pred - y||^2 / sum_j Var(y_j).
+
+    ``pred`` and ``y`` (M, k). Targets without variance (the ratio is then x/0) raise
+    ``ValueError`` when the values can be read (not inside ``jit``)."""
+    _checks.matrix(pred, "pred")
+    _checks.matrix(y, "y")
+    if np.shape(pred) != np.shape(y):
+        raise ValueError(f"pred and y must have the same shape (M, k), got {np.shape(pred)} and {np.shape(y)}")
+    if not _checks.is_traced(y) and not np.any(np.ptp(np.asarray(y), axis=0) > 0):
+        raise ValueError(f"y must vary across its {np.shape(y)[0]} rows (its variance is the denominator)")
     var = jnp.sum(jnp.var(y, axis=0))
     return jnp.mean(jnp.sum((pred - y) ** 2, axis=-1)) / var
 
@@ -127,6 +144,10 @@ def weight_alignment(w: jax.Array, projection: jax.Array) -> jax.Array:
     """||P W||_F / ||W||_F for first-layer weights W (d, n) and a projection P (k, d) with
     orthonormal rows: the fraction of W's norm inside the teacher's subspace. A random W
     gives about sqrt(k/d)."""
+    _checks.matrix(w, "w")
+    _checks.matrix(projection, "projection", cols=np.shape(w)[0], cols_what="the rows of w")
+    if not _checks.is_traced(w) and not np.any(np.asarray(w)):
+        raise ValueError("w is all zeros, so its alignment ||P W|| / ||W|| is undefined")
     return _norms.frobenius(projection @ w) / _norms.frobenius(w)
 
 
