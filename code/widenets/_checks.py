@@ -335,3 +335,18 @@ def warn_if_diverged(values: Any, what: str, stacklevel: int = 3) -> bool:
         DivergenceWarning, stacklevel=stacklevel,
     )
     return True
+
+
+# --------------------------------------------------------------------------- tasks
+def task(t: Any, name: str = "task") -> Any:
+    """Raise unless ``t`` is a :class:`widenets.data.Task` whose arrays agree: ``x_train`` (N, d),
+    ``y_train`` (N, k), ``x_test`` (M, d), ``y_test`` (M, k), finite. Returns ``t``."""
+    from widenets import data
+
+    if not isinstance(t, data.Task):
+        raise ValueError(f"{name} must be a widenets.data.Task, got {type(t).__name__}")
+    n, d = np.shape(matrix(t.x_train, f"{name}.x_train"))
+    k = np.shape(matrix(t.y_train, f"{name}.y_train", rows=n))[1]
+    m = np.shape(matrix(t.x_test, f"{name}.x_test", cols=d, cols_what="like x_train"))[0]
+    matrix(t.y_test, f"{name}.y_test", rows=m, cols=k, cols_what="like y_train")
+    return t

@@ -38,17 +38,20 @@ class CoordCheck(NamedTuple):
     change: np.ndarray
 
     @property
+    def diverged(self) -> np.ndarray:
+        """(widths, seeds): True where the run blew up (a recorded size or change is nan or inf).
+        Coordinate checks explore divergence on purpose (SP at large widths), so they report it
+        here rather than warn."""
+        return ~np.all(np.isfinite(self.size) & np.isfinite(self.change), axis=(2, 3))
+
+    @property
     def layers(self) -> list[str]:
         """Layer labels: x^1 .. x^L, then f."""
         return [f"$x^{l + 1}$" for l in range(self.size.shape[-1] - 1)] + ["$f$"]
 
 
 def _widths(widths) -> np.ndarray:
-    w = np.asarray([_checks.positive_int(int(v), "widths") if float(v) == int(v) else
-                    _checks.positive_int(v, "widths") for v in widths])
-    if w.size < 2:
-        raise ValueError("widths must contain at least two widths")
-    return w
+    return np.asarray(_checks.positive_ints(widths, "widths", min_len=2))
 
 
 def coord_check(
@@ -76,7 +79,7 @@ def coord_check(
     steps = _checks.positive_int(steps, "steps")
     lr = _checks.positive(lr, "lr")
     seeds = _checks.positive_int(seeds, "seeds")
-    key = jax.random.PRNGKey(0) if key is None else key
+    key = jax.random.PRNGKey(0) if key is None else _checks.prng_key(key)
     xs, ys = jnp.asarray(x, dtype), jnp.asarray(y, dtype)
     sizes, changes = [], []
     name = parametrization if isinstance(parametrization, str) else parametrization.name
@@ -168,9 +171,7 @@ def plot_coord_check(results: Sequence[CoordCheck], quantity: str = "size", widt
 # --------------------------------------------------------------------------------------
 def regime_family(r: float) -> mlp.Parametrization:
     """The 1-hidden-layer parametrization a = (0, 1/2 + r), b = (0, 0), c = (-2r, -2r)."""
-    r = float(r)
-    if not 0.0 <= r <= 0.5:
-        raise ValueError(f"r must lie in [0, 1/2], got {r!r}")
+    r = _checks.in_interval(r, "r", 0.0, 0.5, "[]")
     return mlp.abc((0.0, 0.5 + r), (0.0, 0.0), (-2 * r, -2 * r), name=f"r={r:g}")
 
 
@@ -194,7 +195,7 @@ def relative_feature_change(
     steps = _checks.positive_int(steps, "steps")
     lr = _checks.positive(lr, "lr")
     seeds = _checks.positive_int(seeds, "seeds")
-    key = jax.random.PRNGKey(0) if key is None else key
+    key = jax.random.PRNGKey(0) if key is None else _checks.prng_key(key)
     param = regime_family(r)
     xs, ys = jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.float32)
     out = np.zeros((widths.size, seeds))
@@ -234,9 +235,11 @@ class RegimeMap(NamedTuple):
 def regime_map(rs: Sequence[float], x: jax.Array, y: jax.Array, widths: Sequence[int] = (128, 512, 2048),
                **kwargs) -> RegimeMap:
     """:func:`relative_feature_change` for each r in ``rs`` and its fitted exponent (theory: r - 1/2)."""
-    rs = np.asarray(rs, np.float64)
-    if rs.ndim != 1 or rs.size < 1:
-        raise ValueError("rs must be a non-empty 1-D sequence")
+    rs = np.asarray(_checks.finite_array(np.asarray(rs, np.float64), "rs", ndim=1))
+    if rs.size < 1:
+        raise ValueError("rs must be a non-empty 1-D sequence of numbers in [0, 0.5]")
+    for r in rs:
+        _checks.in_interval(r, "rs", 0.0, 0.5, "[]")
     widths = _widths(widths)
     ch = np.stack([relative_feature_change(r, x, y, widths, **kwargs) for r in rs])
     fits = [scaling.fit_power_law(widths, c) for c in ch]

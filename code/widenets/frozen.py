@@ -60,9 +60,7 @@ def _keys(seed: int, seeds: int):
 
 
 def _check_task(task):
-    if not isinstance(task, data.Task):
-        raise ValueError(f"task must be a widenets.data.Task, got {type(task).__name__}")
-    return task
+    return _checks.task(task)
 
 
 def _check_seq(values, name, integer=False):
