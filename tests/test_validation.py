@@ -769,3 +769,55 @@ def test_sweeps_that_explore_divergence_do_not_warn():
         warnings.simplefilter("error", widenets.DivergenceWarning)
         c = widgets.linearization_curves(32, 60.0, steps=20)
     assert c.max_gap == math.inf or not finite(c.loss_net)
+
+
+# ------------------------------------------------------------------------------ coordcheck, frozen, data
+@given(st.one_of(st.floats(0.5000001, 5.0), st.floats(-5.0, -1e-9), st.sampled_from([math.nan, "x"])))
+def test_regime_family_says_the_interval(r):
+    from widenets import coordcheck
+
+    with pytest.raises(ValueError, match=r"r must be a number in \[0, 0.5\]"):
+        coordcheck.regime_family(r)
+
+
+def test_coord_check_reports_divergence_in_its_return_value():
+    from widenets import coordcheck
+
+    x = np.linspace(-1, 1, 8).reshape(4, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a sweep that explores divergence must not warn
+        res = coordcheck.coord_check("sp", x, np.ones((4, 1)), widths=(8, 16), steps=3, lr=1e8, seeds=1)
+    assert res.diverged.shape == (2, 1) and res.diverged.all()
+    ok = coordcheck.coord_check("mup", x, np.ones((4, 1)), widths=(8, 16), steps=1, lr=0.1, seeds=1)
+    assert not ok.diverged.any()
+    with raises("widths"):
+        coordcheck.coord_check("sp", x, np.ones((4, 1)), widths=(8,))
+    with raises("key"):
+        coordcheck.coord_check("sp", x, np.ones((4, 1)), widths=(8, 16), key=3)
+
+
+def test_tasks_are_checked_and_accuracy_of_nan_outputs_raises():
+    from widenets import frozen
+
+    task = data.subsample(data.digits(classes=(0, 1)), 8)
+    with raises("task"):
+        frozen.width_sweep("digits")
+    with raises("task.y_train"):
+        frozen.width_sweep(task._replace(y_train=task.y_train[:-1]))
+    with raises("task.x_test"):
+        frozen.width_sweep(task._replace(x_test=task.x_test[:, :3]))
+    with raises("outputs"):
+        data.accuracy(np.full((3, 2), np.nan), np.zeros(3, int))
+    with raises("test_fraction"):
+        data.digits(test_fraction=1.0)
+
+
+@given(st.integers(1, 4), st.integers(1, 3))
+def test_mean_and_spread_good_and_bad(m, s):
+    v = np.arange(m * s, dtype=float).reshape(m, s)
+    mean, sd = scaling.mean_and_spread(v, axis=1)
+    assert mean.shape == sd.shape == (m,) and finite(mean, sd)
+    with raises("values"):
+        scaling.mean_and_spread(np.ones((m, 0)), axis=1)
+    with raises("values"):
+        scaling.mean_and_spread(v, axis=2)

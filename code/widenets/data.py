@@ -93,8 +93,7 @@ def digits(
     classes = tuple(int(c) for c in classes)
     if not classes or len(set(classes)) != len(classes) or min(classes) < 0 or max(classes) > 9:
         raise ValueError(f"classes must be distinct digits 0..9, got {classes!r}")
-    if not 0.0 < float(test_fraction) < 1.0:
-        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
+    test_fraction = _checks.in_interval(test_fraction, "test_fraction", 0.0, 1.0, "()")
     x, target = _raw_digits()
     rng = np.random.default_rng(seed)
     tr, te = [], []
@@ -185,6 +184,10 @@ def accuracy(outputs: np.ndarray, labels: np.ndarray) -> float:
         raise ValueError(
             f"outputs must be (N, k) and labels (N,), got {outputs.shape} and {labels.shape}"
         )
+    if outputs.shape[0] < 1:
+        raise ValueError("outputs must have at least one row")
+    if not np.all(np.isfinite(outputs)):
+        raise ValueError("outputs contains nan or inf (a diverged model?): its accuracy is undefined")
     return float(np.mean(np.argmax(outputs, axis=1) == labels))
 
 

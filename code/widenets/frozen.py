@@ -77,8 +77,10 @@ def _stack(rows, name, layered=False):
 
 
 def _accuracies(r, task):
-    r["train_accuracy"] = np.array([data.accuracy(o, task.labels_train) for o in r.pop("out_train")])
-    r["test_accuracy"] = np.array([data.accuracy(o, task.labels_test) for o in r.pop("out_eval")])
+    # a diverged seed (non-finite outputs) has no accuracy: nan, and the sweeps warn
+    acc = lambda o, labels: data.accuracy(o, labels) if np.all(np.isfinite(o)) else np.nan  # noqa: E731
+    r["train_accuracy"] = np.array([acc(o, task.labels_train) for o in r.pop("out_train")])
+    r["test_accuracy"] = np.array([acc(o, task.labels_test) for o in r.pop("out_eval")])
     return r
 
 
@@ -206,6 +208,7 @@ def width_sweep(
                       parametrization=parametrization)
         r = jax.tree_util.tree_map(np.asarray, _run_width(net, x, y, xe, ye, keys, steps, lr, dtype))
         rows.append(_accuracies(r, task))
+    _checks.warn_if_diverged([r["loss"] for r in rows], "width_sweep: training")
     s = lambda name, layered=False: _stack(rows, name, layered)  # noqa: E731
     return WidthSweep(
         np.asarray(widths, dtype=np.float64),
@@ -370,6 +373,7 @@ def lazy_sweep(
     for alpha in alphas:
         r = jax.tree_util.tree_map(np.asarray, run(keys, jnp.asarray(alpha, dtype), x, y, xe))
         rows.append(_accuracies(r, task))
+    _checks.warn_if_diverged([r["loss"] for r in rows], "lazy_sweep: training")
     s = lambda name, layered=False: _stack(rows, name, layered)  # noqa: E731
     return LazySweep(np.asarray(alphas, dtype=np.float64), width, s("kernel_change", True),
                      s("weight_change"), s("train_accuracy"), s("test_accuracy"), s("loss"))

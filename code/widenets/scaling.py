@@ -49,6 +49,8 @@ def fit_power_law(x: np.ndarray, y: np.ndarray) -> PowerLawFit:
 def mean_and_spread(values: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
     """Mean and sample standard deviation (ddof=1; 0 for one sample) of ``values`` over ``axis``."""
     v = np.asarray(values, dtype=np.float64)
+    if v.ndim < 1 or not -v.ndim <= axis < v.ndim or v.shape[axis] < 1:
+        raise ValueError(f"values must have at least one entry along axis {axis}, got shape {v.shape}")
     n = v.shape[axis]
     sd = v.std(axis=axis, ddof=1) if n > 1 else np.zeros_like(v.mean(axis=axis))
     return v.mean(axis=axis), sd
