@@ -1,4 +1,15 @@
-"""Input validation shared by every public function: each error names the argument."""
+"""Input validation shared by every public function: each error names the argument.
+
+Scalars: :func:`positive_int`, :func:`nonnegative_int`, :func:`positive`, :func:`nonnegative`,
+:func:`finite_number`, :func:`in_interval`, :func:`one_of`, :func:`positive_ints`,
+:func:`prng_key`. Arrays: :func:`finite_array`, :func:`matrix` (shape checks work on tracers),
+:func:`same_length`, :func:`matching_features` (x1, x2), :func:`kernel_inputs` (no overflow in
+|x|^2), :func:`net_inputs` / :func:`net_targets` (against an MLP), :func:`square_matrix`,
+:func:`symmetric_matrix`, :func:`psd_matrix` (a kernel), :func:`nonconstant`. Parameters:
+:func:`params_match` (same pytree and shapes as a reference), :func:`net_params` (params of an
+MLP). Tasks: :func:`task`. Training: :class:`DivergenceWarning`, :func:`warn_if_diverged`.
+Call them at the public boundary, outside jitted loops.
+"""
 from __future__ import annotations
 
 import warnings
@@ -189,6 +200,23 @@ def matching_features(x1: Any, x2: Any, name1: str = "x1", name2: str = "x2") ->
                 f"{name2} must have the same number of features (columns) as {name1}, "
                 f"got {np.shape(x2)[1]} and {np.shape(x1)[1]}"
             )
+
+
+def kernel_inputs(x: Any, name: str) -> Any:
+    """:func:`matrix`, and raise if the squared row norms |x_i|^2 of a concrete ``x`` overflow
+    (entries beyond about 1e154 in float64, 1e19 in float32): closed-form kernels of such inputs are inf/nan."""
+    matrix(x, name)
+    if not is_traced(x):
+        a = np.asarray(x)
+        with np.errstate(over="ignore"):
+            # in the dtype the kernels compute in (floats keep theirs, integers become float64)
+            sq = np.sum(np.square(a if np.issubdtype(a.dtype, np.floating) else a.astype(np.float64)), axis=1)
+        if not np.all(np.isfinite(sq)):
+            raise ValueError(
+                f"{name} is too large: its squared row norms overflow {sq.dtype} "
+                f"(largest |entry| {float(np.abs(a).max()):.3g}; rescale the inputs)"
+            )
+    return x
 
 
 def net_inputs(net: Any, x: Any, name: str = "x") -> Any:
