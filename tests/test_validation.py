@@ -884,3 +884,17 @@ def test_limits_reject_feature_mismatch_and_indefinite_kernels(d, n, draw):
         limits.kernel_gd(indefinite(limits.linear_ntk(x) + np.eye(n)), y, 2, 0.1)
     with raises("f0_train"):
         limits.kernel_gd(limits.linear_ntk(x), y, 2, 0.1, f0_train=np.ones((n + 1, 1)))
+
+
+def test_lr_sweeps_reject_bad_arguments_before_training():
+    grids = {"sp": (-2.0, -1.0), "mup": (-2.0, -1.0)}
+    with raises("parametrization"):
+        mutransfer.lr_sweeps(("ntk",), "sgd", (8, 16), grids, KEY)
+    with raises("optimizer"):
+        mutransfer.lr_sweeps(("sp",), "rmsprop", (8, 16), grids, KEY)
+    with raises("grids"):
+        mutransfer.lr_sweeps(("sp", "mup"), "sgd", (8, 16), {"sp": (-1.0,), "mup": (np.nan,)}, KEY)
+    with raises("n_seeds"):
+        mutransfer.lr_sweeps(("sp",), "sgd", (8, 16), grids, KEY, n_seeds=0)
+    with raises("key"):
+        mutransfer.lr_sweeps(("sp",), "sgd", (8, 16), grids, 0)

@@ -237,6 +237,7 @@ def lr_sweeps(
     n_seeds = _checks.positive_int(n_seeds, "n_seeds")
     steps = _checks.positive_int(steps, "steps")
     depth = _checks.positive_int(depth, "depth")
+    _checks.prng_key(key)
     task = data.digits(seed=data_seed)
     if n_train is not None:
         task = data.subsample(task, _checks.positive_int(n_train, "n_train"), seed=data_seed)
@@ -346,6 +347,9 @@ def lr_drift(sweep: Sweep) -> int:
 def transferred_loss(sweep: Sweep, proxy: int = 0) -> np.ndarray:
     """Seed-mean final training loss of every width at the best learning rate of the
     ``proxy``-th width (W,); inf where it diverged."""
+    w = len(sweep.widths)
+    if isinstance(proxy, bool) or not isinstance(proxy, (int, np.integer)) or not -w <= proxy < w:
+        raise ValueError(f"proxy must be an integer index into the {w} widths (-{w} .. {w - 1}), got {proxy!r}")
     return mean_loss(sweep)[:, best_lr_index(sweep)[proxy]]
 
 
