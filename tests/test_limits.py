@@ -137,6 +137,21 @@ def test_particle_form_is_exactly_the_mup_network():
     np.testing.assert_allclose(h["loss"], hist["loss"], atol=1e-12)
 
 
+def test_finite_mup_outputs_are_real_mlp_networks_with_the_output_bias_zeroed():
+    """limits.finite_mup_outputs trains widenets.mlp networks themselves; with the output bias started
+    at 0 they are exactly the particle form of the limit's integrand (to rounding error)."""
+    reg = data.regression_1d(6, 10, 0.0, 0)
+    x, y, xe = reg.x_train, reg.y_train, reg.x_test
+    key = jax.random.PRNGKey(4)
+    out = limits.finite_mup_outputs(x, y, [32], 12, 0.5, seeds=2, key=key, x_eval=xe)
+    net = mlp.mlp(2, 32, 1, 1, "tanh", "mup", sigma_b=1.0)
+    for s in range(2):
+        params = net.init(jax.random.fold_in(key, s))
+        h = limits.mf_particles_train(*limits.mup_network_to_particles(net, params), x, y, 12, 0.5,
+                                      "tanh", 1.0, 1.0, xe)
+        np.testing.assert_allclose(out[0, s], h["outputs"], atol=1e-12)
+
+
 def test_quadrature_qmc_and_wide_networks_agree():
     """Gauss-Hermite and randomized QMC estimates of the 1-hidden-layer limit agree with each
     other, and finite muP networks approach them like n^{-1/2} (short training, where the
