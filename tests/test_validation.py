@@ -898,3 +898,75 @@ def test_lr_sweeps_reject_bad_arguments_before_training():
         mutransfer.lr_sweeps(("sp",), "sgd", (8, 16), grids, KEY, n_seeds=0)
     with raises("key"):
         mutransfer.lr_sweeps(("sp",), "sgd", (8, 16), grids, 0)
+
+
+# ------------------------------------------------------------------------------ every other public entry point
+def _bad_calls():
+    """(id, call, argument the message must name): one bad argument each, rejected before any
+    training or kernel is computed."""
+    from widenets import coordcheck, frozen, widgets
+
+    x = np.linspace(-1, 1, 8).reshape(4, 2)
+    y = np.ones((4, 1))
+    task = data.subsample(data.digits(classes=(0, 1)), 8)
+    pair = data.multi_index_pair(d=4, n_a=8, n_b=4, n_test=4)
+    k = np.asarray(kernels.nngp(x))
+    return [
+        ("digits classes", lambda: data.digits(classes=(1, 1)), "classes"),
+        ("few_shot shots", lambda: data.few_shot(task, 0), "shots"),
+        ("few_shot too many", lambda: data.few_shot(task, 100), "shots"),
+        ("subsample n_train", lambda: data.subsample(task, 10_000), "n_train"),
+        ("multi_index_pair k", lambda: data.multi_index_pair(d=4, k=5), "k"),
+        ("noisy_transfer_pair noise_dims", lambda: data.noisy_transfer_pair(noise_dims=0), "noise_dims"),
+        ("costs.measure kernel_fn", lambda: costs.measure("ntk", [8, 16]), "kernel_fn"),
+        ("costs.measure sizes", lambda: costs.measure(kernels.ntk, [8]), "sizes"),
+        ("costs.fit_exponent", lambda: costs.fit_exponent([1, 2, 3], [1.0, 2.0]), "sizes"),
+        ("nested_prior_outputs widths", lambda: ensembles.nested_prior_outputs(x, [], 4, KEY), "widths"),
+        ("nested_prior_outputs key", lambda: ensembles.nested_prior_outputs(x, [4], 4, 0), "key"),
+        ("covariance_error kernel", lambda: ensembles.covariance_error_vs_width(x, -k, [4], 4, KEY), "kernel"),
+        ("mean_and_cov one net", lambda: ensembles.mean_and_cov(np.ones((1, 3, 1))), "outputs"),
+        ("linearization_sweep widths", lambda: linearization.linearization_sweep(x, y, x, (8,), 2, 0.1, KEY), "widths"),
+        ("linearization_sweep key", lambda: linearization.linearization_sweep(x, y, x, (8, 16), 2, 0.1, 0), "key"),
+        ("ntk_convergence x", lambda: linearization.ntk_convergence(x[:, 0], (8, 16), KEY), "x"),
+        ("ntk_change lr", lambda: linearization.ntk_change(x, y, (8, 16), 2, 0.0, KEY), "lr"),
+        ("flow_comparison x_test", lambda: linearization.flow_comparison(x, y, np.ones((3, 3)), 8, 2, 0.1, KEY), "x_test"),
+        ("nested_params width", lambda: linearization.nested_params(mlp.mlp(2, 4).init(KEY), 8), "width"),
+        ("width_sweep widths", lambda: frozen.width_sweep(task, widths=()), "widths"),
+        ("lazy_sweep alphas", lambda: frozen.lazy_sweep(task, alphas=(1.0, -1.0)), "alphas"),
+        ("coord_check lr", lambda: coordcheck.coord_check("sp", x, y, widths=(8, 16), lr=0.0), "lr"),
+        ("coord_check x", lambda: coordcheck.coord_check("sp", x[:, 0], y, widths=(8, 16)), "x"),
+        ("coord_slopes quantity", lambda: coordcheck.coord_slopes(None, "speed"), "quantity"),
+        ("relative_feature_change r", lambda: coordcheck.relative_feature_change(0.9, x, y, (8, 16)), "r"),
+        ("regime_map rs", lambda: coordcheck.regime_map([0.1, 0.7], x, y), "rs"),
+        ("transfer_sweep widths", lambda: transfer.transfer_sweep([0], [0]), "widths"),
+        ("gp_conditioning n_cond", lambda: transfer.gp_conditioning(pair, n_cond=0), "n_cond"),
+        ("gp_conditioning noise", lambda: transfer.gp_conditioning(pair, noise=0.0), "noise"),
+        ("digits_first_layer parametrization", lambda: transfer.digits_first_layer("xx"), "parametrization"),
+        ("top_directions w", lambda: transfer.top_directions(np.ones((63, 4))), "w"),
+        ("weight_alignment projection", lambda: transfer.weight_alignment(np.ones((4, 3)), np.ones((2, 5))), "projection"),
+        ("weight_alignment zero w", lambda: transfer.weight_alignment(np.zeros((4, 3)), np.ones((2, 4))), "w"),
+        ("relative_mse constant y", lambda: transfer.relative_mse(np.ones((3, 1)), np.ones((3, 1))), "y"),
+        ("relative_mse shapes", lambda: transfer.relative_mse(np.ones((3, 2)), np.arange(3.0)[:, None]), "pred"),
+        ("ridge_probe feats_test", lambda: transfer.ridge_probe(np.ones((3, 4)), np.ones((3, 1)), np.ones((2, 5))), "feats_test"),
+        ("ridge_probe ridges", lambda: transfer.kernel_probe(k, k, y, ridges=(0.0,)), "ridges"),
+        ("kernel_probe indefinite", lambda: transfer.kernel_probe(-k - np.eye(4), k, y), "k_train"),
+        ("linear_mup_finite_errors widths", lambda: transfer.linear_mup_finite_errors((), []), "widths"),
+        ("full_size_grids margin", lambda: mutransfer.full_size_grids(margin=-1.0), "margin"),
+        ("widgets width", lambda: widgets.linearization_curves(0, 0.5), "width"),
+        ("widgets lr", lambda: widgets.linearization_curves(32, -0.5), "lr"),
+        ("widgets combos", lambda: widgets.linearization_static_figure(combos=()), "combos"),
+        ("glue name", lambda: glue.glue_bundle("not ok", 1), "name"),
+        ("parametrization mf depth", lambda: mlp.parametrization("mf", 2), "depth"),
+        ("init_many keys", lambda: mlp.mlp(2, 4).init_many([]), "keys"),
+        ("cholesky k", lambda: gp.cholesky(-np.eye(3)), "k"),
+        ("label_alignment y rows", lambda: features.label_alignment(np.eye(3), np.arange(4.0)), "y"),
+    ]
+
+
+_BAD_CALLS = _bad_calls()
+
+
+@pytest.mark.parametrize("label, call, name", _BAD_CALLS, ids=[c[0] for c in _BAD_CALLS])
+def test_every_public_entry_point_rejects_a_bad_argument(label, call, name):
+    with raises(name):
+        call()

@@ -49,8 +49,8 @@ class PairRun(NamedTuple):
         return np.max(np.abs(self.f_net - self.f_lin), axis=(1, 2, 3))
 
 
-def _check_xy(x, y, x_eval, net=None):
-    _checks.matching_features(x, x_eval, "x", "x_eval")
+def _check_xy(x, y, x_eval, net=None, eval_name="x_eval"):
+    _checks.matching_features(x, x_eval, "x", eval_name)
     _checks.matrix(y, "y")
     _checks.same_length(x, y, "x", "y")
     if net is not None:
@@ -289,7 +289,7 @@ def flow_comparison(
     """Train one NTK-parametrized network by GD and compare it, every ``every`` steps, with
     :func:`widenets.kernels.gradient_flow_prediction` from the same f_0 and the analytic
     NTK: f_t = f_0 + Theta(., X) Theta^{-1} (I - exp(-eta Theta t / N)) (y - f_0). float64."""
-    _check_xy(x, y, x_test)
+    _check_xy(x, y, x_test, eval_name="x_test")
     every = _checks.positive_int(every, "every")
     _checks.nonnegative_int(steps, "steps")
     _checks.positive(lr, "lr")
