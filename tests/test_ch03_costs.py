@@ -25,6 +25,30 @@ def test_fit_exponent_recovers_power_laws_and_respects_min_size():
     assert costs.fit_exponent(d, t, min_size=1024).slope > 2.8
     with pytest.raises(ValueError, match="min_size"):
         costs.fit_exponent(d, t, min_size=4096)
+    assert costs.fit_exponent(d, t, min_size=64, max_size=256).slope < 1.0
+    with pytest.raises(ValueError, match="seconds"):
+        costs.fit_exponent(d, 0 * t)
+
+
+def test_crossover_interpolates_where_the_solve_overtakes_the_build():
+    sizes = np.array([256, 512, 1024, 2048, 4096])
+    build = 1e-7 * sizes**2.0
+    solve = 1e-10 * sizes**3.0  # equal at D = 1000
+    c = costs.Costs(sizes, build, solve)
+    assert costs.crossover(c) == pytest.approx(1000.0, rel=1e-9)
+    assert costs.crossover(costs.Costs(sizes, build, 0.1 * build)) == np.inf
+    assert costs.crossover(costs.Costs(sizes, build, 10 * build)) == 256.0
+
+
+def test_measure_uses_cpu_time_interleaved(monkeypatch):
+    """Rounds visit every size in turn; times are process_time differences, minimum over rounds."""
+    calls = []
+    clock = iter(np.arange(0.0, 1000.0, 0.5))
+    monkeypatch.setattr(costs.time, "process_time", lambda: next(clock))
+    c = costs.measure(lambda x: (calls.append(len(x)), kernels.nngp(x))[1], [16, 32], d=4, repeats=2)
+    # 2 validation calls, then per round: build 16, build 32 (solves in between)
+    assert calls == [16, 32, 16, 32, 16, 32]
+    np.testing.assert_array_equal(c.build, [0.5, 0.5])
 
 
 def test_measure_and_plot():
@@ -32,7 +56,7 @@ def test_measure_and_plot():
     assert c.sizes.tolist() == [32, 64, 128]
     assert np.all(c.build > 0) and np.all(c.solve > 0) and np.all(np.isfinite(c.solve))
     fig, axes = plotting.figure(1)
-    fb, fs = costs.plot(axes[0], c, min_size=64)
+    fb, fs = costs.plot(axes[0], c, build_from=64, solve_from=64)
     assert np.isfinite(fb.slope) and np.isfinite(fs.slope)
     assert axes[0].get_xscale() == "log" and axes[0].get_yscale() == "log" and axes[0].get_xlabel()
     plt.close(fig)
@@ -49,3 +73,16 @@ def test_bad_input():
         costs.fit_exponent(np.array([1.0, 2.0]), np.array([1.0]))
     with pytest.raises(ValueError, match="d"):
         costs.random_inputs(4, 0)
+
+
+def test_describe_follows_the_numbers():
+    sizes = np.array([256, 512, 1024, 2048, 4096])
+    build = 1e-7 * sizes**2.0
+    fast_cube = costs.Costs(sizes, build, 1e-10 * sizes**3.0)
+    exponent, where = costs.describe(fast_cube, costs.fit_exponent(sizes, fast_cube.solve))
+    assert exponent.startswith("close to") and "about D = 1000" in where
+    flat = costs.Costs(sizes, build, 1e-3 * sizes**2.3)
+    exponent, where = costs.describe(flat, costs.fit_exponent(sizes, flat.solve))
+    assert exponent.startswith("still below 3") and "every D measured" in where
+    never = costs.Costs(sizes, build, 1e-3 * build)
+    assert costs.describe(never, costs.fit_exponent(sizes, never.solve))[1].startswith("nowhere")

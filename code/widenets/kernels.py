@@ -29,6 +29,7 @@ test suite checks relu, erf and identity against ``neural_tangents.stax`` to 1e-
 """
 from __future__ import annotations
 
+import functools
 import math
 from functools import partial
 from typing import NamedTuple
@@ -59,9 +60,17 @@ class LayerKernels(NamedTuple):
 
 # --- the Gaussian expectations -------------------------------------------------------------
 def _relu_expectations(k, q1, q2):
-    """E[relu(u) relu(v)] and E[relu'(u) relu'(v)] for Cov(u, v) = [[q1, k], [k, q2]]."""
+    """E[relu(u) relu(v)] and E[relu'(u) relu'(v)] for Cov(u, v) = [[q1, k], [k, q2]].
+
+    arccos is ill-conditioned at +-1 (t ~ sqrt(2 (1 - cos))): a cosine that rounds to 1 - eps
+    instead of 1 gives t ~ 2e-8 and an error of that size in E[relu' relu']. So cosines within
+    4 eps of +-1, which rounding cannot tell from +-1, are taken as +-1; this makes the diagonal
+    x = x' exact whatever order the compiler evaluates k / sqrt(q q) in.
+    """
     norm = jnp.sqrt(q1 * q2)
-    cos = jnp.clip(k / norm, -1.0, 1.0)
+    cos = k / norm
+    snap = 4.0 * jnp.finfo(cos.dtype).eps
+    cos = jnp.where(cos > 1.0 - snap, 1.0, jnp.where(cos < snap - 1.0, -1.0, cos))
     t = jnp.arccos(cos)
     sin = jnp.sqrt(jnp.maximum(1.0 - cos * cos, 0.0))
     e_phi = norm * (sin + (jnp.pi - t) * cos) / (2.0 * jnp.pi)
@@ -135,8 +144,14 @@ def _expectations(activation: str):
 
 
 # --- the recursion ---------------------------------------------------------------------------
-@partial(jax.jit, static_argnames=("depth", "activation", "same"))
-def _layerwise(x1, x2, depth, activation, sigma_w, sigma_b, same):
+def _recursion(x1, x2, depth, activation, sigma_w, sigma_b, same, keep_layers):
+    """The layer recursion of the module docstring, traced once inside ``jit``.
+
+    Returns the last layer's (Sigma, Theta) and, with ``keep_layers``, every layer's
+    (Sigma^l, Sigma-dot^l, Theta^l). Only what is returned is materialised: XLA fuses each
+    layer's elementwise update and frees the previous layer's buffers, and it removes the
+    Sigma-dot/Theta computations when only the NNGP is asked for.
+    """
     d = x1.shape[1]
     sw2, sb2 = sigma_w**2, sigma_b**2
     expect = _expectations(activation)
@@ -144,7 +159,7 @@ def _layerwise(x1, x2, depth, activation, sigma_w, sigma_b, same):
     q1 = sw2 * jnp.sum(x1 * x1, axis=1) / d + sb2
     q2 = sw2 * jnp.sum(x2 * x2, axis=1) / d + sb2
     theta = k
-    sigmas, dots, thetas = [k], [], [theta]
+    layers = ([k], [], [theta]) if keep_layers else None
     for _ in range(depth):
         Q1 = jnp.broadcast_to(q1[:, None], k.shape)
         Q2 = jnp.broadcast_to(q2[None, :], k.shape)
@@ -158,14 +173,82 @@ def _layerwise(x1, x2, depth, activation, sigma_w, sigma_b, same):
         dot = sw2 * e_dphi
         theta = k + theta * dot
         q1, q2 = sw2 * d1 + sb2, sw2 * d2 + sb2
-        sigmas.append(k)
-        dots.append(dot)
-        thetas.append(theta)
-    if not dots:
-        dots_arr = jnp.zeros((0,) + k.shape, k.dtype)
-    else:
-        dots_arr = jnp.stack(dots)
+        if keep_layers:
+            layers[0].append(k)
+            layers[1].append(dot)
+            layers[2].append(theta)
+    return k, theta, layers
+
+
+@partial(jax.jit, static_argnames=("depth", "activation", "same"))
+def _layerwise(x1, x2, depth, activation, sigma_w, sigma_b, same):
+    _, _, (sigmas, dots, thetas) = _recursion(x1, x2, depth, activation, sigma_w, sigma_b, same, True)
+    dots_arr = jnp.stack(dots) if dots else jnp.zeros((0,) + sigmas[0].shape, sigmas[0].dtype)
     return LayerKernels(jnp.stack(sigmas), dots_arr, jnp.stack(thetas))
+
+
+#: Rows of the kernel matrix computed together by :func:`_last_layer`.
+BLOCK_ROWS = 128
+
+
+@partial(jax.jit, static_argnames=("depth", "activation", "same", "get"))
+def _last_layer(x1, x2, depth, activation, sigma_w, sigma_b, same, get):
+    """The last layer's NNGP and/or NTK (``get`` in "nngp", "ntk", "both"), block of rows by block.
+
+    The recursion is elementwise in (x, x') once the diagonal variances q^l(x) are known, so
+    those are computed first (vectors of length N), and then each block of ``BLOCK_ROWS``
+    rows runs through all L layers while it is small enough to stay in cache, and is written
+    into the (N1, N2) outputs in place. Peak memory is the outputs plus a few blocks: XLA
+    would otherwise keep several N1 x N2 intermediates (cos, sin, arccos) of every layer.
+    The last block starts at N1 - BLOCK_ROWS, overlapping the one before instead of padding.
+    """
+    n1, d = x1.shape
+    n2 = x2.shape[0]
+    sw2, sb2 = sigma_w**2, sigma_b**2
+    expect = _expectations(activation)
+
+    def diagonals(x):  # q^1 .. q^L (the inputs of layers 1..L), shape (L, N)
+        q = sw2 * jnp.sum(x * x, axis=1) / d + sb2
+        qs = []
+        for _ in range(depth):
+            qs.append(q)
+            e_phi, _ = expect(q, q, q)
+            q = sw2 * e_phi + sb2
+        return jnp.stack(qs)
+
+    q1s, q2s = diagonals(x1), diagonals(x2)
+    rows = min(BLOCK_ROWS, n1)
+    want_theta = get != "nngp"
+
+    def block(start):
+        xb = jax.lax.dynamic_slice_in_dim(x1, start, rows, 0)
+        qb = jax.lax.dynamic_slice_in_dim(q1s, start, rows, 1)
+        k = sw2 * (xb @ x2.T) / d + sb2
+        theta = k
+        diagonal = (start + jnp.arange(rows))[:, None] == jnp.arange(n2)[None, :]
+        for l in range(depth):
+            Q1 = jnp.broadcast_to(qb[l][:, None], k.shape)
+            Q2 = jnp.broadcast_to(q2s[l][None, :], k.shape)
+            if same:  # the diagonal is exactly x = x'; set cos = 1 there, not k/sqrt(q q) ~ 1
+                k = jnp.where(diagonal, Q1, k)
+            e_phi, e_dphi = expect(k, Q1, Q2)
+            k = sw2 * e_phi + sb2
+            if want_theta:
+                theta = k + theta * (sw2 * e_dphi)
+        return k, theta
+
+    def body(b, out):
+        start = jnp.minimum(b * rows, n1 - rows)
+        k, theta = block(start)
+        sigma = jax.lax.dynamic_update_slice_in_dim(out[0], k, start, 0)
+        if not want_theta:
+            return (sigma,)
+        return sigma, jax.lax.dynamic_update_slice_in_dim(out[1], theta, start, 0)
+
+    zeros = jnp.zeros((n1, n2), x1.dtype)
+    init = (zeros, zeros) if want_theta else (zeros,)
+    out = jax.lax.fori_loop(0, -(-n1 // rows), body, init)
+    return {"nngp": out[0], "ntk": out[-1], "both": out}[get] if get != "both" else (out[0], out[1])
 
 
 def _validate(x1, x2, depth, activation, sigma_w, sigma_b):
@@ -211,6 +294,13 @@ def layerwise(
     return _layerwise(a, b, depth, activation, sigma_w, sigma_b, x2 is None)
 
 
+def _kernels(x1, x2, depth, activation, sigma_w, sigma_b, get):
+    depth, sigma_w, sigma_b = _validate(x1, x2, depth, activation, sigma_w, sigma_b)
+    a = _as_array(x1)
+    b = a if x2 is None else _as_array(x2).astype(a.dtype)
+    return _last_layer(a, b, depth, activation, sigma_w, sigma_b, x2 is None, get)
+
+
 def nngp(
     x1: jax.Array,
     x2: jax.Array | None = None,
@@ -223,9 +313,9 @@ def nngp(
 
     The covariance of f(x1), f(x2) over random initializations of the infinitely wide
     network ``mlp.mlp(d, n, depth=depth, activation=activation, sigma_w=sigma_w,
-    sigma_b=sigma_b)``; ``x2=None`` means x2 = x1.
+    sigma_b=sigma_b)``; ``x2=None`` means x2 = x1. Only the last layer is kept in memory.
     """
-    return layerwise(x1, x2, depth, activation, sigma_w, sigma_b).sigma[-1]
+    return _kernels(x1, x2, depth, activation, sigma_w, sigma_b, "nngp")
 
 
 def ntk(
@@ -242,7 +332,23 @@ def ntk(
     ``mlp.mlp(d, n, depth=depth, activation=activation, parametrization="ntk", ...)`` as
     n -> infinity (Jacot et al. 2018); ``x2=None`` means x2 = x1.
     """
-    return layerwise(x1, x2, depth, activation, sigma_w, sigma_b).theta[-1]
+    return _kernels(x1, x2, depth, activation, sigma_w, sigma_b, "ntk")
+
+
+def nngp_and_ntk(
+    x1: jax.Array,
+    x2: jax.Array | None = None,
+    depth: int = 1,
+    activation: str = "relu",
+    sigma_w: float | None = None,
+    sigma_b: float = 0.0,
+) -> tuple[jax.Array, jax.Array]:
+    """(NNGP, NTK), each (N1, N2), from one pass of the recursion.
+
+    The same as ``(nngp(...), ntk(...))`` at the cost of one of them: Theta^{L+1} needs every
+    Sigma^l anyway.
+    """
+    return _kernels(x1, x2, depth, activation, sigma_w, sigma_b, "both")
 
 
 def neural_tangents_kernels(
@@ -257,13 +363,27 @@ def neural_tangents_kernels(
 
     The same network as :func:`nngp` and :func:`ntk` written in stax:
     ``serial(Dense(W_std=sigma_w, b_std=sigma_b), phi) * depth + Dense(1, ...)``, NTK
-    parametrization. Only for ``relu``, ``erf`` and ``identity`` (stax has no tanh kernel).
-    Used by the tests and the book to check this module; imports neural-tangents quietly.
+    parametrization, its ``kernel_fn`` under ``jax.jit``. Only for ``relu``, ``erf`` and
+    ``identity`` (stax has no tanh kernel). Used by the tests, the book and ``make bench`` to
+    check this module; imports neural-tangents quietly.
+    """
+    depth, sigma_w, sigma_b = _validate(x1, x2, depth, activation, sigma_w, sigma_b)
+    _checks.one_of(activation, ("relu", "erf", "identity"), "activation")
+    kernel_fn = _stax_kernel_fn(depth, activation, sigma_w, sigma_b)
+    a = _as_array(x1)
+    b = None if x2 is None else _as_array(x2).astype(a.dtype)
+    return kernel_fn(a, b)
+
+
+@functools.lru_cache(maxsize=64)
+def _stax_kernel_fn(depth: int, activation: str, sigma_w: float, sigma_b: float):
+    """The jitted stax kernel_fn of :func:`neural_tangents_kernels`, built once per network.
+
+    Jitted because stax's kernel_fn run eagerly is 100-1000x slower (every op dispatched one
+    by one); cached so that repeated comparisons compile once per shape.
     """
     from widenets import reference
 
-    depth, sigma_w, sigma_b = _validate(x1, x2, depth, activation, sigma_w, sigma_b)
-    _checks.one_of(activation, ("relu", "erf", "identity"), "activation")
     stax = reference.stax()
     act = {"relu": stax.Relu, "erf": stax.Erf, "identity": stax.Identity}[activation]
     layers = []
@@ -271,10 +391,13 @@ def neural_tangents_kernels(
         layers += [stax.Dense(1, W_std=sigma_w, b_std=sigma_b, parameterization="ntk"), act()]
     layers.append(stax.Dense(1, W_std=sigma_w, b_std=sigma_b, parameterization="ntk"))
     _, _, kernel_fn = stax.serial(*layers)
-    a = _as_array(x1)
-    b = None if x2 is None else _as_array(x2).astype(a.dtype)
-    out = kernel_fn(a, b, ("nngp", "ntk"))
-    return out[0], out[1]
+
+    @jax.jit
+    def both(a, b):
+        out = kernel_fn(a, b, ("nngp", "ntk"))
+        return out[0], out[1]
+
+    return both
 
 
 # --- closed-form training dynamics --------------------------------------------------------------

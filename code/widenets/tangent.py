@@ -12,6 +12,7 @@ product, Theta_hat(x, x') = J(x) J(x')^T. Parameters are any pytree (e.g. the li
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable
 
 import jax
@@ -90,17 +91,93 @@ def empirical_ntk(
                 f"x2 must have the same number of features as x1, got {np.shape(x2)[1]} "
                 f"and {np.shape(x1)[1]}"
             )
-    return _empirical_ntk(apply_fn, params, x1, x2, average_outputs)
+    try:
+        fn = _ntk_jit(apply_fn, bool(average_outputs))
+    except TypeError:  # an unhashable apply_fn: trace it afresh
+        return jax.jit(lambda p, a, b: _empirical_ntk(apply_fn, p, a, b, average_outputs))(params, x1, x2)
+    return fn(params, x1, x2)
 
 
 def _empirical_ntk(apply_fn, params, x1, x2, average_outputs):
-    """Unchecked :func:`empirical_ntk`, usable inside ``jit`` and ``vmap``."""
-    flat, unravel = ravel_pytree(params)
-    j1 = jax.jacrev(lambda v: apply_fn(unravel(v), x1))(flat)  # (N1, k, P)
-    j2 = j1 if x2 is None else jax.jacrev(lambda v: apply_fn(unravel(v), x2))(flat)
+    """Unchecked :func:`empirical_ntk`, usable inside ``jit`` and ``vmap``.
+
+    For a ``widenets.mlp.MLP``'s ``apply`` the contraction is done layer by layer without
+    forming J (:func:`_mlp_ntk`); otherwise J is formed per parameter array and contracted
+    array by array (neural-tangents' "Jacobian contraction"), never as one flat (N, k, P) copy.
+    """
+    net = _mlp_of(apply_fn)
+    if net is not None:
+        return _mlp_ntk(net, params, x1, x2, average_outputs)
+    j1 = jax.jacrev(apply_fn)(params, x1)  # pytree of (N1, k, *leaf.shape)
+    j2 = j1 if x2 is None else jax.jacrev(apply_fn)(params, x2)
+    spec = "ia...,ja...->ij" if average_outputs else "ia...,jb...->ijab"
+    terms = [jnp.einsum(spec, a, b) for a, b in zip(jax.tree_util.tree_leaves(j1),
+                                                   jax.tree_util.tree_leaves(j2))]
+    total = sum(terms[1:], terms[0])
     if average_outputs:
-        return jnp.einsum("iap,jap->ij", j1, j2) / j1.shape[1]
-    return jnp.einsum("iap,jbp->ijab", j1, j2)
+        return total / jax.tree_util.tree_leaves(j1)[0].shape[1]
+    return total
+
+
+def _mlp_of(apply_fn):
+    """The ``MLP`` whose bound ``apply`` is ``apply_fn``, or None."""
+    from widenets import mlp
+
+    owner = getattr(apply_fn, "__self__", None)
+    if isinstance(owner, mlp.MLP) and getattr(apply_fn, "__func__", None) is mlp.MLP.apply:
+        return owner
+    return None
+
+
+def _mlp_ntk(net, params, x1, x2, average_outputs):
+    """The empirical NTK of an MLP, contracted layer by layer (no Jacobian is formed).
+
+    Layer l computes h_l = z_l (g_l w_l) + s_l b_l from its input z_l (x for l = 1, else
+    phi(h_{l-1})). With delta_{l,a}(x) = d f_a(x) / d h_l (one backward pass per output a),
+    the gradients are d f_a / d w_l = g_l z_l^T delta_{l,a} and d f_a / d b_l = s_l delta_{l,a},
+    so their inner products over inputs x, x' factor:
+
+        Theta_ab(x, x') = sum_l (g_l^2 <z_l(x), z_l(x')> + s_l^2) <delta_{l,a}(x), delta_{l,b}(x')>.
+
+    Cost per layer N1 N2 (fan_in + k fan_out) instead of N1 N2 k fan_in fan_out.
+    """
+    from widenets import activations
+
+    phi = activations.get(net.activation)
+    mults = net.multipliers()
+
+    def parts(x):
+        def forward(shifts):
+            z, inputs = x, []
+            for l, ((gw, gb), shift) in enumerate(zip(mults, shifts)):
+                inputs.append(z)
+                h = z @ (gw * params[l]["w"]) + gb * params[l]["b"] + shift
+                z = phi(h) if l < net.depth else h
+            return net.output_scale * z, inputs
+
+        zeros = [jnp.zeros((x.shape[0], fan_out), x.dtype) for _, fan_out in net.layer_dims()]
+        out, pullback, inputs = jax.vjp(forward, zeros, has_aux=True)
+        k = out.shape[1]
+        cotangents = jnp.broadcast_to(jnp.eye(k, dtype=out.dtype)[:, None, :], (k,) + out.shape)
+        deltas = jax.vmap(lambda c: pullback(c)[0])(cotangents)  # per layer (k, N, fan_out)
+        return inputs, deltas, k
+
+    in1, d1, k = parts(x1)
+    in2, d2, _ = (in1, d1, k) if x2 is None else parts(x2)
+    total = 0.0
+    for (gw, gb), a, b, da, db in zip(mults, in1, in2, d1, d2):
+        gram = gw**2 * (a @ b.T) + gb**2  # (N1, N2)
+        if average_outputs:
+            total = total + gram * jnp.einsum("aim,ajm->ij", da, db) / k
+        else:
+            total = total + gram[:, :, None, None] * jnp.einsum("aim,bjm->ijab", da, db)
+    return total
+
+
+@functools.lru_cache(maxsize=32)
+def _ntk_jit(apply_fn, average_outputs: bool = True):
+    """``jax.jit`` of :func:`_empirical_ntk` for one ``apply_fn`` (compiled once per shape)."""
+    return jax.jit(lambda params, x1, x2: _empirical_ntk(apply_fn, params, x1, x2, average_outputs))
 
 
 def neural_tangents_empirical_ntk(
