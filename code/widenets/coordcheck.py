@@ -153,8 +153,9 @@ def plot_coord_check(results: Sequence[CoordCheck], quantity: str = "size", widt
             ax = axes[row * ncols + col]
             for l, lab in enumerate(res.layers):
                 mean = v[:, :, t, l].mean(axis=1)
-                ax.plot(res.widths, mean, "o-", label=lab, color=plotting.CYCLE[l % len(plotting.CYCLE)])
+                ax.plot(res.widths, mean, label=lab, **plotting.series(l))
             ax.set_xscale("log", base=2)
+            ax.set_xticks(np.asarray(res.widths)[::2])  # every other width: narrow panels
             ax.set_yscale("log")
             lo, hi = ax.get_ylim()
             if hi < 10 * lo:  # show flat lines as flat: every panel spans at least a decade
@@ -162,7 +163,10 @@ def plot_coord_check(results: Sequence[CoordCheck], quantity: str = "size", widt
                 ax.set_ylim(mid / np.sqrt(10), mid * np.sqrt(10))
             what = "mean $|x_t|$" if quantity == "size" else "mean $|x_t - x_0|$"
             plotting.label(ax, "width $n$", what if col == 0 else "",
-                           f"{res.name}, step {t}", legend=(col == ncols - 1 and row == 0))
+                           f"{res.name}, step {t}", legend=False)
+    handles, labels = axes[0].get_legend_handles_labels()
+    with plotting.style():
+        fig.legend(handles, labels, loc="outside lower center", ncol=len(labels))
     return fig
 
 

@@ -488,7 +488,8 @@ def plot_regression_comparison(axes, ds, comp: RegressionComparison) -> None:
         ax.plot(t, m, color=color, label="mean")
         ax.fill_between(t, m - 2 * sd, m + 2 * sd, color=color, alpha=0.25, label="± 2 sd")
         ax.plot(ds.t_train, ds.y_train[:, 0], "k.", ms=7, label="training points")
-        plotting.label(ax, "input angle t (rad)", "f(t)", title, legend=ax is axes[0])
+        plotting.label(ax, "input angle t (rad)", "f(t)", title, legend=False)
+    plotting.legend_in_free_cell(axes[0])
 
 
 def plot_digits(ax, comp: DigitsComparison) -> None:

@@ -266,11 +266,15 @@ def plot_width_sweep(sweep: WidthSweep, title: str = "2-hidden-layer ReLU MLP, N
         plotting.scaling_plot(ax, w, sweep.preact_change[:, l], f"pre-activation $h^{l + 1}_i$",
                               color=_LAYER_COLORS[l % 3], theory_slope=-0.5 if l == L - 1 else None)
     plotting.scaling_plot(ax, w, sweep.contribution_change, "one neuron's output term",
-                          color=c["vermillion"], theory_slope=-1.0, marker="s")
+                          color=c["vermillion"], theory_slope=-1.0)
     plotting.scaling_plot(ax, w, sweep.output_change, "output $f$", color=c["black"],
-                          theory_slope=0.0, marker="D")
-    plotting.label(ax, "width n", "RMS change during training", "(a) what moves, per unit")
-    ax.legend(fontsize=7)
+                          theory_slope=0.0)
+    plotting.label(ax, "width n", "RMS change during training", "(a) what moves, per unit", legend=False)
+    key = axes[0].figure.axes[3]  # the free fourth cell of the 2 x 2 grid holds (a)'s legend
+    key.set_visible(True)
+    key.axis("off")
+    with plotting.style():
+        key.legend(*ax.get_legend_handles_labels(), loc="center", title="(a)")
     ax = axes[1]
     for l in range(L):
         plotting.scaling_plot(ax, w, sweep.kernel_change[:, l], f"layer {l + 1}",
@@ -281,12 +285,11 @@ def plot_width_sweep(sweep: WidthSweep, title: str = "2-hidden-layer ReLU MLP, N
             label="leading order: slope -1.00")
     plotting.label(ax, "width n", r"$\|K_h(T)-K_h(0)\|_F\,/\,\|K_h(0)\|_F$",
                    "(b) feature kernel: relative change")
-    ax.legend(fontsize=7)
     ax = axes[2]
-    for name, vals, col in (("before training", sweep.alignment_before, c["blue"]),
-                            ("after training", sweep.alignment_after, c["vermillion"])):
+    for name, vals, col, fmt in (("before training", sweep.alignment_before, c["blue"], "o-"),
+                                 ("after training", sweep.alignment_after, c["vermillion"], "s--")):
         m, sd = scaling.mean_and_spread(vals, axis=1)
-        ax.errorbar(w, m, yerr=sd, fmt="o-", color=col, capsize=2, label=name)
+        ax.errorbar(w, m, yerr=sd, fmt=fmt, color=col, capsize=2, label=name)
     ax.set_xscale("log", base=2)
     plotting.label(ax, "width n", "CKA(last hidden kernel, labels), test inputs",
                    "(c) label alignment of the features")
@@ -392,14 +395,13 @@ def plot_lazy(sweep: LazySweep):
         plotting.scaling_plot(ax, a, sweep.kernel_change[:, l], f"feature kernel, layer {l + 1}",
                               color=_LAYER_COLORS[l % 3], theory_slope=-1.0 if l == L - 1 else None)
     plotting.scaling_plot(ax, a, sweep.weight_change, "hidden weights",
-                          color=plotting.PALETTE["vermillion"], marker="s")
+                          color=plotting.PALETTE["vermillion"])
     plotting.label(ax, r"output scale $\alpha$", "relative change during training",
                    f"(a) width {sweep.width}: the larger alpha, the lazier")
-    ax.legend(fontsize=7)
     ax = axes[1]
     steps = np.arange(sweep.loss.shape[2])
     for i, alpha in enumerate(a):
-        ax.plot(steps, sweep.loss[i].mean(axis=0), color=plotting.CYCLE[i % len(plotting.CYCLE)],
+        ax.plot(steps, sweep.loss[i].mean(axis=0), **plotting.series(i), markevery=max(1, len(steps) // 6),
                 label=rf"$\alpha$ = {alpha:g}")
     ax.set_yscale("log")
     plotting.label(ax, "GD step", "training loss (mean over seeds)", "(b) the same fit for every alpha")

@@ -427,10 +427,12 @@ def plot_sweep(ax, sweep: Sweep, cap: float | None = None, metric: str = "train_
     else:
         vals = np.where(sweep.diverged.any(axis=2), np.nan, sweep.test_accuracy.mean(axis=2))
     for j, n in enumerate(sweep.widths):
-        color = cmap(0.9 * (1 - j / max(len(sweep.widths) - 1, 1)))
+        # viridis up to 0.6 only: its light end has too little contrast on white
+        color = cmap(0.6 * (1 - j / max(len(sweep.widths) - 1, 1)))
         div = ~np.isfinite(vals[j])
         shown = np.where(div, cap if metric == "train_loss" else np.nan, vals[j])
-        ax.plot(sweep.log2_lrs, shown, "-", color=color, label=f"width {n}")
+        ax.plot(sweep.log2_lrs, shown, linestyle=plotting.LINESTYLES[j % len(plotting.LINESTYLES)],
+                color=color, label=f"width {n}")
         if metric == "train_loss":
             ax.plot(sweep.log2_lrs[div], np.full(div.sum(), cap), "x", color=color)
         ax.plot(sweep.log2_lrs[best[j]], shown[best[j]], "o", color=color)
@@ -443,9 +445,10 @@ def plot_sweep(ax, sweep: Sweep, cap: float | None = None, metric: str = "train_
 
 def plot_sweeps(sweeps: dict[tuple[str, str], Sweep], metric: str = "train_loss"):
     """The chapter's 2 x 2 figure (rows SGD/Adam, columns SP/muP); returns ``(fig, axes)``."""
-    fig, axes = plotting.figure(2, 2, width=9.0, height=6.6)
+    fig, axes = plotting.figure(2, 2, height=6.4)
     with plotting.style():
         for ax, key in zip(axes, [("sp", "sgd"), ("mup", "sgd"), ("sp", "adam"), ("mup", "adam")]):
             plot_sweep(ax, sweeps[key], metric=metric)
-        axes[1].legend(fontsize=7, ncol=2)
+        handles, labels = axes[1].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 5))
     return fig, axes

@@ -623,8 +623,8 @@ def plot_gains(ax, sweep: TransferSweep, mode: str = "probe", limit: float | Non
 
     summ = summary(sweep, mode)
     for p, ms in summ.items():
-        ax.errorbar(sweep.widths, ms[:, 0], yerr=ms[:, 1], fmt="o-", capsize=3,
-                    color=plotting.MODEL_COLORS.get(p), label=f"{p} ({mode})")
+        ax.errorbar(sweep.widths, ms[:, 0], yerr=ms[:, 1], capsize=3, **plotting.model_style(p),
+                    label=f"{p} ({mode})")
     if limit is not None:
         ax.axhline(limit, ls=":", color=plotting.MODEL_COLORS["theory"], label="infinite width (kernel)")
     ax.set_xscale("log", base=2)
@@ -639,7 +639,7 @@ def plot_alignment(ax, sweep: TransferSweep, random_level: float | None = None) 
 
     for i, p in enumerate(sweep.parametrizations):
         m, sd = scaling.mean_and_spread(sweep.align_pretrained[i], axis=-1)
-        ax.errorbar(sweep.widths, m, yerr=sd, fmt="o-", capsize=3, color=plotting.MODEL_COLORS.get(p),
+        ax.errorbar(sweep.widths, m, yerr=sd, capsize=3, **plotting.model_style(p),
                     label=f"{p}, after pretraining")
     if random_level is not None:
         ax.axhline(random_level, ls=":", color=plotting.MODEL_COLORS["theory"], label="random init")
