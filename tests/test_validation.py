@@ -970,3 +970,15 @@ _BAD_CALLS = _bad_calls()
 def test_every_public_entry_point_rejects_a_bad_argument(label, call, name):
     with raises(name):
         call()
+
+
+def test_training_sweeps_that_diverge_warn():
+    x = np.linspace(-1, 1, 8).reshape(4, 2)
+    y = np.ones((4, 1))
+    with pytest.warns(widenets.DivergenceWarning, match="train_pair"):
+        run = linearization.train_pair(mlp.mlp(2, 8, 1), x, y, x, 30, 1e5, KEY)
+    assert not finite(run.loss_net)
+    with pytest.warns(widenets.DivergenceWarning, match="ntk_change"):
+        linearization.ntk_change(x, y, (4, 8), 30, 1e5, KEY, seeds=1)
+    with pytest.warns(widenets.DivergenceWarning, match="trained_outputs"):
+        ensembles.trained_outputs(mlp.mlp(2, 8, 1), x, y, x, KEY, 2, 30, 1e5)

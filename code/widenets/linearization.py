@@ -257,7 +257,9 @@ def ntk_change(
             return _norms.relative_change(kT, k0)
 
         out.append(np.asarray(jax.jit(jax.vmap(change))(nested_params(big, int(n))), dtype=np.float64))
-    return np.stack(out)
+    out = np.stack(out)
+    _checks.warn_if_diverged(out, "ntk_change: training")
+    return out
 
 
 class FlowComparison(NamedTuple):
@@ -305,6 +307,7 @@ def flow_comparison(
     )(p0)
     grid = np.arange(0, steps + 1, every)
     f_test, f_train = (np.asarray(r)[grid] for r in hist["record"])
+    _checks.warn_if_diverged((f_test, f_train), "flow_comparison: training")
     K = kernels.ntk(xx, depth=depth, activation=activation)
     Ks = kernels.ntk(xt, xx, depth=depth, activation=activation)
     pred = kernels.gradient_flow_prediction(K, yy, f_train[0], grid, lr, Ks, f_test[0])
