@@ -372,7 +372,7 @@ def dmft_finite_outputs(
     ``"ntk"`` gives the NTK-parametrized network with the same learning rate. There are no
     biases (sigma_b = 0), so nothing random survives at infinite width: the muP limit is
     deterministic. Returns ``{"outputs": (widths, seeds, steps + 1, P) training-point outputs
-    along the way, "kernel_move": (widths, seeds) max |Phi^L(T) - Phi^L(0)| of the last hidden
+    along the way, "kernel_move": (widths, seeds) largest entry of abs(Phi^L(T) - Phi^L(0)) for the last hidden
     layer's feature kernel phi(h^L) phi(h^L)^T / n}``. One compilation per width. The networks
     compute in ``dtype`` (float32 by default: the widest ones are memory-bound, and their
     distance from the limit, ~5e-3, is far above float32 rounding).
@@ -474,7 +474,7 @@ def plot_deep_limit(widths, mup: dict, ntk: dict, limit: np.ndarray, limit_move:
     """Three panels: (a) f_mu(t) of the limit ``limit`` (T + 1, P) and of the narrowest and widest
     muP networks (seed 0) at ``points``; (b) RMS error over the trajectory of the muP networks
     (``mup["outputs"]``, per seed) and of the NTK-parametrized ones against the muP limit;
-    (c) max |Phi^L(T) - Phi^L(0)| against width for both, with the limit's ``limit_move``.
+    (c) the largest entry of abs(Phi^L(T) - Phi^L(0)) against width for both, with the limit's ``limit_move``.
     ``mup``, ``ntk``: outputs of :func:`dmft_finite_outputs`. Returns ``(fig, axes, fits)`` with
     the power-law fits of (b) and (c) under "mup_error", "ntk_error", "mup_move", "ntk_move"."""
     from widenets import plotting
