@@ -72,8 +72,9 @@ def _square(k, name: str) -> np.ndarray:
     return _checks.symmetric_matrix(k, name)
 
 
-def _kernel(k, name: str, n: int | None = None) -> np.ndarray:
-    return _checks.psd_matrix(k, name, n)
+def _kernel(k, name: str, n: int | None = None, rtol: float | None = None) -> np.ndarray:
+    # rtol=MAX_JITTER where the jitter rule applies: a matrix the rule can factorize is accepted
+    return _checks.psd_matrix(k, name, n, rtol=rtol)
 
 
 def _targets(y, n: int, name: str = "y_train") -> np.ndarray:
@@ -146,7 +147,7 @@ def posterior(
     (M, M), or ``None`` to compute the mean only; ``y_train`` (N, k); ``noise`` s^2 >= 0.
     Returns :class:`Posterior` with ``mean`` (M, k) and ``cov`` (M, M).
     """
-    k_train = _kernel(k_train, "k_train")
+    k_train = _kernel(k_train, "k_train", rtol=MAX_JITTER)
     n = k_train.shape[0]
     y = _targets(y_train, n)
     k_star = _cross(k_test_train, None, n, "k_test_train")
@@ -183,7 +184,7 @@ def log_marginal_likelihood(k_train, y_train, noise: float = 0.0, jitter: float 
     -1/2 tr(y^T A^{-1} y) - k sum_i log L_ii - N k/2 log(2 pi), A = L L^T (jitter as in
     :func:`cholesky`).
     """
-    k_train = _kernel(k_train, "k_train")
+    k_train = _kernel(k_train, "k_train", rtol=MAX_JITTER)
     y = _targets(y_train, k_train.shape[0])
     noise = _checks.nonnegative(noise, "noise")
     jitter = _checks.nonnegative(jitter, "jitter")
