@@ -40,7 +40,7 @@ def check_loo_residuals(fn) -> exercises.Feedback:
     if np.allclose(got, y - k @ np.linalg.solve(k + ridge * np.eye(12), y), rtol=1e-6, atol=1e-9):
         return exercises.wrong(
             "these are the training residuals of the fit on all N points; leaving point i out "
-            "divides the i-th one by A_ii / ridge, i.e. use (A y)_i / A_ii."
+            "divides the i-th one by ridge * A_ii, i.e. use (A y)_i / A_ii."
         )
     if not np.allclose(got, want, rtol=1e-6, atol=1e-9):
         err = float(np.max(np.abs(got - want)))
