@@ -1,7 +1,6 @@
-"""Shared test set-up: quiet TensorFlow, a non-interactive matplotlib backend, float64."""
+"""Shared test set-up: a non-interactive matplotlib backend, float64."""
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import matplotlib  # noqa: E402
