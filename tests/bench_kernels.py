@@ -109,13 +109,25 @@ def entk_cases(repeats: int):
                         skipped.append(f"impl {impl} needs {need / 2**30:.0f} GiB")
                         continue
                     impls[impl] = fn
-                fns = {"widenets": ours}
-                fns.update({f"nt{i}": (lambda f=f: f(x, None, params)) for i, f in impls.items()})
-                t = _race(fns, repeats)
-                best = min(impls, key=lambda i: t[f"nt{i}"][1])
                 if skipped:
                     print(f"  (n={width} N={n_points} k={k}: neural-tangents {', '.join(skipped)}, "
                           f"more than the {MEMORY_LIMIT / 2**30:.0f} GiB allowed)")
+                if not impls:
+                    t = _race({"widenets": ours}, repeats)["widenets"]
+                    print(f"{f'empirical NTK n={width} N={n_points} k={k}':<46} {1e3 * t[1]:>12.2f} "
+                          f"{'-':>10} {'-':>6}   (no neural-tangents implementation fits)")
+                    continue
+                fns = {"widenets": ours}
+                fns.update({f"nt{i}": (lambda f=f: f(x, None, params)) for i, f in impls.items()})
+                if n_points == 100:  # the generic path (any apply_fn): J per parameter array
+                    generic = lambda p, a, net=net: net.apply(p, a)
+                    fns["generic"] = lambda: tangent.empirical_ntk(generic, params, x)
+                t = _race(fns, repeats)
+                best = min(impls, key=lambda i: t[f"nt{i}"][1])
+                if "generic" in t:
+                    print(f"{f'  generic Jacobian path n={width} N={n_points} k={k}':<46} "
+                          f"{1e3 * t['generic'][1]:>12.2f} {1e3 * t[f'nt{best}'][1]:>10.2f} "
+                          f"{t['generic'][1] / t[f'nt{best}'][1]:>6.2f}   (information: not an MLP fast path)")
                 err = float(jnp.max(jnp.abs(ours() - impls[best](x, None, params))) /
                             jnp.max(jnp.abs(impls[best](x, None, params))))
                 mem_ours = _peak_bytes(tangent._ntk_jit(net.apply), params, x, None)

@@ -190,8 +190,8 @@ def neural_tangents_empirical_ntk(
     """The reference empirical NTK (N1, N2) from ``neural_tangents.empirical_ntk_fn``.
 
     ``implementation`` is ``"jacobian_contraction"`` or ``"ntk_vector_products"``.
-    neural-tangents' default, STRUCTURED_DERIVATIVES, fails with the JAX this book pins
-    (0.5.3), so it is not offered. Used by the tests and the book to check
+    neural-tangents' default, STRUCTURED_DERIVATIVES, fails on JAX >= 0.6 (it reads JAX
+    internals that moved), so it is not offered. Used by the tests and the book to check
     :func:`empirical_ntk`.
     """
     from widenets import reference
