@@ -982,3 +982,18 @@ def test_training_sweeps_that_diverge_warn():
         linearization.ntk_change(x, y, (4, 8), 30, 1e5, KEY, seeds=1)
     with pytest.warns(widenets.DivergenceWarning, match="trained_outputs"):
         ensembles.trained_outputs(mlp.mlp(2, 8, 1), x, y, x, KEY, 2, 30, 1e5)
+
+
+@given(st.lists(st.integers(1, 50), min_size=2, max_size=5))
+def test_positive_ints_and_numbers(values):
+    assert _checks.positive_ints(values, "widths") == values
+    if any(b <= a for a, b in zip(values, values[1:])):
+        with pytest.raises(ValueError, match="widths must be strictly increasing"):
+            _checks.positive_ints(values, "widths", increasing=True)
+    with raises("widths"):
+        _checks.positive_ints(values + [0], "widths")
+    with raises("widths"):
+        _checks.positive_ints("64", "widths")
+    assert _checks.positive_numbers([float(v) for v in values], "alphas") == values
+    with raises("alphas"):
+        _checks.positive_numbers([], "alphas")

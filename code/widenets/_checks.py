@@ -96,10 +96,12 @@ def nonnegative_int(value: Any, name: str) -> int:
     return int(value)
 
 
-def positive_ints(values: Any, name: str, min_len: int = 1) -> list[int]:
-    """Return ``values`` as a list of ints >= 1 with at least ``min_len`` entries, or raise.
-
-    Integral floats and NumPy integers are accepted (``np.geomspace`` widths)."""
+def positive_ints(values: Any, name: str, min_len: int = 1, increasing: bool = False) -> list[int]:
+    """Return ``values`` as a list of ints >= 1 with at least ``min_len`` entries (strictly
+    increasing if ``increasing``), or raise. Integral floats and NumPy integers are accepted
+    (``np.geomspace`` widths)."""
+    if isinstance(values, (str, bytes)):
+        raise ValueError(f"{name} must be a sequence of integers >= 1, got {values!r}")
     try:
         seq = list(values)
     except TypeError:
@@ -111,6 +113,18 @@ def positive_ints(values: Any, name: str, min_len: int = 1) -> list[int]:
         out.append(positive_int(v, name))
     if len(out) < min_len:
         raise ValueError(f"{name} must contain at least {min_len} integer(s) >= 1, got {values!r}")
+    if increasing and any(b <= a for a, b in zip(out, out[1:])):
+        raise ValueError(f"{name} must be strictly increasing, got {values!r}")
+    return out
+
+
+def positive_numbers(values: Any, name: str, min_len: int = 1) -> list[float]:
+    """Return ``values`` as a list of finite floats > 0 with at least ``min_len`` entries, or raise."""
+    if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__len__"):
+        raise ValueError(f"{name} must be a sequence of finite numbers > 0, got {values!r}")
+    out = [positive(v, name) for v in values]
+    if len(out) < min_len:
+        raise ValueError(f"{name} must contain at least {min_len} number(s) > 0, got {values!r}")
     return out
 
 

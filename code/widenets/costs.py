@@ -78,9 +78,7 @@ def measure(
     """
     if not callable(kernel_fn):
         raise ValueError("kernel_fn must be callable: inputs (D, d) -> kernel (D, D)")
-    sizes = [_checks.positive_int(s, "sizes") for s in sizes]
-    if len(sizes) < 2:
-        raise ValueError("sizes must hold at least two numbers of training points")
+    sizes = _checks.positive_ints(sizes, "sizes", min_len=2)
     d = _checks.positive_int(d, "d")
     outputs = _checks.positive_int(outputs, "outputs")
     repeats = _checks.positive_int(repeats, "repeats")

@@ -64,11 +64,7 @@ def _check_task(task):
 
 
 def _check_seq(values, name, integer=False):
-    vals = list(values) if isinstance(values, (list, tuple, np.ndarray)) else None
-    if not vals:
-        raise ValueError(f"{name} must be a non-empty sequence, got {values!r}")
-    check = _checks.positive_int if integer else _checks.positive
-    return [check(v, name) for v in vals]
+    return (_checks.positive_ints if integer else _checks.positive_numbers)(values, name)
 
 
 def _stack(rows, name, layered=False):

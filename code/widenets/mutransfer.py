@@ -90,10 +90,7 @@ def lr_grid(log2_min: float, log2_max: float, step: float = 1.0) -> np.ndarray:
 
 
 def _check_widths(widths: Sequence[int]) -> np.ndarray:
-    w = [_checks.positive_int(v, "widths") for v in widths]
-    if not w or sorted(set(w)) != w:
-        raise ValueError(f"widths must be a non-empty strictly increasing sequence, got {widths!r}")
-    return np.asarray(w)
+    return np.asarray(_checks.positive_ints(widths, "widths", increasing=True))
 
 
 def standard_normals(key: jax.Array, in_dim: int, width: int, out_dim: int, depth: int,

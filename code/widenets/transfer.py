@@ -275,7 +275,7 @@ class TransferSweep(NamedTuple):
 
 
 def _check_sweep_args(widths, seeds, parametrizations, steps_a, steps_b, lr):
-    widths = np.array([_checks.positive_int(w, "widths") for w in widths])
+    widths = np.array(_checks.positive_ints(widths, "widths"))
     seeds = np.array([int(s) for s in seeds])
     if seeds.size == 0 or widths.size == 0:
         raise ValueError("widths and seeds must be non-empty")
