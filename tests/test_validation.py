@@ -2,9 +2,6 @@
 ``ValueError`` that names the argument, and give finite results of the documented shape on
 good input. Property tests (Hypothesis; profiles in conftest.py: HYPOTHESIS_PROFILE=large for a
 thorough run) and, at the end, the issue's table of calls that used to return garbage.
-
-Tests marked ``PENDING`` need validation inside ``kernels.py``/``tangent.py`` (owned by another
-engineer; the helpers they need are in ``widenets._checks``).
 """
 from __future__ import annotations
 
@@ -27,7 +24,6 @@ from widenets import (  # noqa: E402
     mutransfer, scaling, tangent, train, transfer,
 )
 
-PENDING = pytest.mark.xfail(reason="kernels/tangent validation pending", strict=False)
 # property tests expected to fail for now: no shrinking (it would re-run the failing example many times)
 NO_SHRINK = settings(phases=(Phase.explicit, Phase.generate))
 KEY = jax.random.PRNGKey(0)
@@ -313,8 +309,6 @@ def test_kernels_reject_bad_inputs(n, d, draw):
             fn(x, activation="swish")
 
 
-@PENDING
-@NO_SHRINK
 @given(NS, DS, st.data())
 def test_kernels_reject_inputs_without_rows(n, d, draw):
     x = draw.draw(matrices(n, d))
@@ -344,8 +338,6 @@ def test_gradient_flow_prediction_rejects_bad_shapes_and_rates(n, draw):
         kernels.gradient_flow_prediction(k, y, y, -1.0, 0.5)
 
 
-@PENDING
-@NO_SHRINK
 @given(FEW, st.data())
 def test_gradient_flow_prediction_rejects_indefinite_ntk(n, draw):
     k = draw.draw(psd_kernels(n))
@@ -382,8 +374,6 @@ def test_empirical_ntk_rejects_bad_inputs(n, d, draw):
         tangent.tangent_features(net.apply, p, draw.draw(corrupted(x, ("nan", "inf", "1d", "3d"))))
 
 
-@PENDING
-@NO_SHRINK
 @given(FEW, DS)
 def test_empirical_ntk_rejects_the_wrong_feature_dimension(n, d):
     net = mlp.mlp(d, 3, 1)
@@ -391,8 +381,6 @@ def test_empirical_ntk_rejects_the_wrong_feature_dimension(n, d):
         tangent.empirical_ntk(net.apply, net.init(KEY), np.ones((n, d + 1)))
 
 
-@PENDING
-@NO_SHRINK
 @given(st.sampled_from([1, 4]))
 def test_linearize_rejects_params_of_another_width(width):
     net = mlp.mlp(2, 3, 1)
@@ -656,7 +644,6 @@ def test_table_train_pair_and_mse_loss_with_two_target_columns_for_one_output():
         train.mse_loss(net.apply, x, y2)(net.init(KEY))
 
 
-@PENDING
 def test_table_ntk_of_a_zero_input_row_is_zero_not_nan():
     x = np.array([[0.0, 0.0], [1.0, 0.5], [0.3, -1.0]])
     for fn in (kernels.ntk, kernels.nngp):
@@ -666,7 +653,6 @@ def test_table_ntk_of_a_zero_input_row_is_zero_not_nan():
         np.testing.assert_allclose(k[:, 0], 0.0, atol=1e-12)
 
 
-@PENDING
 def test_table_ntk_of_huge_inputs_is_finite_or_an_error():
     x = np.array([[1.0, 0.5], [0.3, -1.0]]) * 1e200
     try:
@@ -677,7 +663,6 @@ def test_table_ntk_of_huge_inputs_is_finite_or_an_error():
         assert finite(k)
 
 
-@PENDING
 def test_table_gradient_flow_prediction_of_a_negative_kernel_raises():
     k = np.asarray(kernels.ntk(np.array([[1.0, 0.5], [0.3, -1.0]])))
     y = np.ones((2, 1))
@@ -714,14 +699,12 @@ def test_table_wrong_feature_dimension_raises_value_error():
         linearization.train_pair(net, x3, np.ones((4, 1)), x3, 2, 0.1, KEY)
 
 
-@PENDING
 def test_table_empirical_ntk_with_the_wrong_feature_dimension_raises_value_error():
     net = mlp.mlp(2, 8, 1)
     with raises("x1"):
         tangent.empirical_ntk(net.apply, net.init(KEY), np.ones((4, 3)))
 
 
-@PENDING
 def test_table_linearize_with_params_of_another_width_raises():
     net = mlp.mlp(2, 8, 1)
     f_lin = tangent.linearize(net.apply, net.init(KEY))
@@ -824,7 +807,6 @@ def test_mean_and_spread_good_and_bad(m, s):
 
 
 # ------------------------------------------------------------------------------ limits (owned elsewhere)
-LIMITS_PENDING = pytest.mark.xfail(reason="limits validation pending", strict=False)
 
 
 @given(st.integers(1, 3), st.integers(1, 2), NS, st.data())
@@ -868,8 +850,6 @@ def test_linear_mup_limit_rejects_bad_input(d, n, draw):
         limits.kernel_gd(limits.linear_ntk(x), y, 2, draw.draw(BAD_POSITIVE))
 
 
-@LIMITS_PENDING
-@NO_SHRINK
 @given(st.integers(1, 3), NS, st.data())
 def test_limits_reject_feature_mismatch_and_indefinite_kernels(d, n, draw):
     from widenets import limits

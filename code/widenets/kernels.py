@@ -68,13 +68,14 @@ def _relu_expectations(k, q1, q2):
     x = x' exact whatever order the compiler evaluates k / sqrt(q q) in.
     """
     norm = jnp.sqrt(q1 * q2)
-    cos = k / norm
+    live = norm > 0  # a zero-variance unit (e.g. x = 0 with sigma_b = 0) is relu(0) = 0, relu'(0) = 0
+    cos = k / jnp.where(live, norm, 1.0)
     snap = 4.0 * jnp.finfo(cos.dtype).eps
     cos = jnp.where(cos > 1.0 - snap, 1.0, jnp.where(cos < snap - 1.0, -1.0, cos))
     t = jnp.arccos(cos)
     sin = jnp.sqrt(jnp.maximum(1.0 - cos * cos, 0.0))
     e_phi = norm * (sin + (jnp.pi - t) * cos) / (2.0 * jnp.pi)
-    e_dphi = (jnp.pi - t) / (2.0 * jnp.pi)
+    e_dphi = jnp.where(live, (jnp.pi - t) / (2.0 * jnp.pi), 0.0)
     return e_phi, e_dphi
 
 
@@ -107,7 +108,8 @@ def _quadrature_expectations(phi, dphi, nodes):
         zz = jnp.asarray(z, dtype=k.dtype)
         ww = jnp.asarray(w, dtype=k.dtype)
         r1, r2 = jnp.sqrt(q1), jnp.sqrt(q2)
-        c = jnp.clip(k / (r1 * r2), -1.0, 1.0)
+        rr = r1 * r2  # a zero-variance argument is constant 0: any c gives the same integral
+        c = jnp.clip(k / jnp.where(rr > 0, rr, 1.0), -1.0, 1.0)
         s = jnp.sqrt(jnp.maximum(1.0 - c * c, 0.0))
         u = r1[..., None] * zz  # (..., m): depends on z1 only
         v = r2[..., None, None] * (c[..., None, None] * zz[:, None] + s[..., None, None] * zz[None, :])
@@ -252,14 +254,11 @@ def _last_layer(x1, x2, depth, activation, sigma_w, sigma_b, same, get):
 
 
 def _validate(x1, x2, depth, activation, sigma_w, sigma_b):
-    _checks.finite_array(x1, "x1", ndim=2)
+    # finite 2-D inputs with rows, the same number of features, squared norms that do not overflow
+    _checks.matching_features(x1, x2)
+    _checks.kernel_inputs(x1, "x1")
     if x2 is not None:
-        _checks.finite_array(x2, "x2", ndim=2)
-        if np.shape(x2)[1] != np.shape(x1)[1]:
-            raise ValueError(
-                f"x2 must have the same number of features as x1, got {np.shape(x2)[1]} and "
-                f"{np.shape(x1)[1]}"
-            )
+        _checks.kernel_inputs(x2, "x2")
     depth = _checks.positive_int(depth, "depth")
     _checks.one_of(activation, KERNEL_ACTIVATIONS, "activation")
     if sigma_w is None:
@@ -436,7 +435,7 @@ def gradient_flow_prediction(
     array (T,), ``ntk_test_train`` (M, N), ``f0_test`` (M, k). Outputs have ``steps``'s
     shape in front.
     """
-    K = jnp.asarray(_checks.finite_array(ntk_train, "ntk_train", ndim=2))
+    K = jnp.asarray(_checks.psd_matrix(ntk_train, "ntk_train"))
     y = jnp.asarray(_checks.finite_array(y_train, "y_train", ndim=2))
     f0 = jnp.asarray(_checks.finite_array(f0_train, "f0_train", ndim=2))
     n = K.shape[0]

@@ -34,6 +34,7 @@ def linearize(apply_fn: Apply, params0: Any) -> Apply:
     """
 
     def f_lin(params, x):
+        _checks.params_match(params, params0)
         delta = jax.tree_util.tree_map(lambda p, p0: p - p0, params, params0)
         f0, df = jax.jvp(lambda p: apply_fn(p, x), (params0,), (delta,))
         return f0 + df
@@ -63,7 +64,8 @@ def tangent_features(apply_fn: Apply, params: Any, x: jax.Array) -> jax.Array:
     Row (i, a) is the gradient of output a at input x_i with respect to all P parameters,
     flattened in the order of :func:`parameter_vector`. Memory N k P.
     """
-    _checks.finite_array(x, "x", ndim=2)
+    _checks.matrix(x, "x")
+    _fits(apply_fn, params, x, "x")
     flat, unravel = ravel_pytree(params)
     jac = jax.jacrev(lambda v: apply_fn(unravel(v), x))(flat)
     return jac
@@ -83,19 +85,27 @@ def empirical_ntk(
     (1/k) sum_a J_a(x1) . J_a(x2) (what ``neural_tangents.empirical_ntk_fn`` returns with
     its default ``trace_axes=(-1,)``); otherwise (N1, N2, k, k) with all output pairs.
     """
-    _checks.finite_array(x1, "x1", ndim=2)
-    if x2 is not None:
-        _checks.finite_array(x2, "x2", ndim=2)
-        if np.shape(x2)[1] != np.shape(x1)[1]:
-            raise ValueError(
-                f"x2 must have the same number of features as x1, got {np.shape(x2)[1]} "
-                f"and {np.shape(x1)[1]}"
-            )
+    _checks.matching_features(x1, x2)
+    _fits(apply_fn, params, x1, "x1")
     try:
         fn = _ntk_jit(apply_fn, bool(average_outputs))
     except TypeError:  # an unhashable apply_fn: trace it afresh
         return jax.jit(lambda p, a, b: _empirical_ntk(apply_fn, p, a, b, average_outputs))(params, x1, x2)
     return fn(params, x1, x2)
+
+
+def _fits(apply_fn, params, x, name):
+    """Raise a ValueError naming ``name`` if ``apply_fn(params, x)`` cannot be evaluated, e.g. x
+    of the wrong feature dimension (JAX would raise a TypeError from deep inside the network)."""
+    net = _mlp_of(apply_fn)
+    if net is not None:
+        _checks.net_inputs(net, x, name)
+        _checks.net_params(net, params)
+        return
+    try:
+        jax.eval_shape(apply_fn, params, x)
+    except TypeError as err:
+        raise ValueError(f"{name} of shape {np.shape(x)} does not fit apply_fn and params: {err}") from None
 
 
 def _empirical_ntk(apply_fn, params, x1, x2, average_outputs):

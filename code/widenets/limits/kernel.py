@@ -14,10 +14,10 @@ def linear_ntk(x1: jax.Array, x2: jax.Array | None = None, sigma_w: float = 1.0,
     """The NTK of f(x) = s x U V in NTK parametrization at infinite width, (N1, N2):
     Theta(x, x') = 2 s^2 sigma^4 x.x' / d (half from U, half from V), the same for each output.
     (The linear network's NNGP kernel is s^2 sigma^4 x.x' / d.)"""
+    _checks.matching_features(x1, x2)
     x2 = x1 if x2 is None else x2
-    _checks.finite_array(x1, "x1", ndim=2)
-    _checks.finite_array(x2, "x2", ndim=2)
     sigma = _checks.positive(sigma_w, "sigma_w")
+    output_scale = _checks.finite_number(output_scale, "output_scale", nonzero=True)
     d = x1.shape[1]
     return 2.0 * output_scale**2 * sigma**4 * jnp.asarray(x1, jnp.float64) @ jnp.asarray(x2, jnp.float64).T / d
 
@@ -42,7 +42,7 @@ def kernel_gd(
     """
     steps = _steps(steps)
     lr = _checks.positive(lr, "lr")
-    kt = jnp.asarray(_checks.finite_array(k_train, "k_train", ndim=2), jnp.float64)
+    kt = jnp.asarray(_checks.psd_matrix(k_train, "k_train"), jnp.float64)
     y = jnp.asarray(_checks.finite_array(y, "y", ndim=2), jnp.float64)
     n = y.shape[0]
     if kt.shape != (n, n):
@@ -50,8 +50,11 @@ def kernel_gd(
     ke = kt if k_eval is None else jnp.asarray(_checks.finite_array(k_eval, "k_eval", ndim=2), jnp.float64)
     if ke.shape[1] != n:
         raise ValueError(f"k_eval must have {n} columns, got shape {ke.shape}")
-    f0t = jnp.zeros_like(y) if f0_train is None else jnp.asarray(f0_train, jnp.float64)
-    f0e = jnp.zeros((ke.shape[0], y.shape[1])) if f0_eval is None else jnp.asarray(f0_eval, jnp.float64)
+    k = y.shape[1]
+    f0t = jnp.zeros_like(y) if f0_train is None else jnp.asarray(
+        _checks.matrix(f0_train, "f0_train", rows=n, cols=k, cols_what="y's columns"), jnp.float64)
+    f0e = jnp.zeros((ke.shape[0], k)) if f0_eval is None else jnp.asarray(
+        _checks.matrix(f0_eval, "f0_eval", rows=ke.shape[0], cols=k, cols_what="y's columns"), jnp.float64)
 
     def step(carry, _):
         ft, fe = carry

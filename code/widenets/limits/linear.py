@@ -78,9 +78,11 @@ def linear_mup_feature_kernel(state: LinearMuPState, x1: jax.Array, x2: jax.Arra
     """The limit of the hidden feature kernel h(x1) . h(x2) / n, h = x U: x1 alpha G alpha^T x2^T,
     shape (N1, N2). At initialization it is sigma_w^2 x1 x2^T / d; it moves Theta(1) in muP."""
     state = _check_state(state)
+    d = state.alpha.shape[0]
+    _checks.matrix(x1, "x1", cols=d, cols_what="the state's input dimension")
+    if x2 is not None:
+        _checks.matrix(x2, "x2", cols=d, cols_what="the state's input dimension")
     x2 = x1 if x2 is None else x2
-    _checks.finite_array(x1, "x1", ndim=2)
-    _checks.finite_array(x2, "x2", ndim=2)
     g = _gram(state, gram)
     a = state.alpha
     return (jnp.asarray(x1, jnp.float64) @ a) @ g @ (jnp.asarray(x2, jnp.float64) @ a).T
