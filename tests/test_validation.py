@@ -977,3 +977,15 @@ def test_positive_ints_and_numbers(values):
     assert _checks.positive_numbers([float(v) for v in values], "alphas") == values
     with raises("alphas"):
         _checks.positive_numbers([], "alphas")
+
+
+def test_transfer_sweep_that_diverges_warns():
+    """A transfer sweep's pretraining that blows up says so (its numbers would all be nan)."""
+    import warnings
+
+    with pytest.warns(widenets.DivergenceWarning, match="transfer sweep"):
+        transfer.transfer_sweep((8,), (0,), ("ntk",), n_a=16, n_b=8, n_test=8, steps_a=5, steps_b=2,
+                                lr=1e8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", widenets.DivergenceWarning)
+        transfer.transfer_sweep((8,), (0,), ("ntk",), n_a=16, n_b=8, n_test=8, steps_a=5, steps_b=2)

@@ -305,6 +305,8 @@ def _sweep(arrays, widths, seeds, parametrizations, steps_a, steps_b, lr, classi
         metrics["probe_pretrained"] = _probe_scores(*kern1, yb, yt, classify)
         for f in fields:
             out[f][:, j] = np.asarray(metrics[f], dtype=np.float64)
+    # pretraining that diverged leaves nan/inf in its loss and in every later number
+    _checks.warn_if_diverged(out["loss_a"], "the task-A pretraining loss of a transfer sweep")
     return TransferSweep(parametrizations, widths, seeds, **out)
 
 
