@@ -224,9 +224,9 @@ class MLP:
         Exactly ``init(k)`` for each key, drawn one key at a time outside any jit: XLA's CPU
         compiler takes about 0.25 s per distinct normal draw, and several times that for vmapped
         draws fused into a larger program. Pass the result into a jitted training loop instead of
-        drawing the initialization inside it. Against ``jit(vmap(init))(keys)`` it agrees bit for
-        bit where the scales n^{-b} are 1 (e.g. the NTK parametrization) and to one float ulp
-        otherwise (XLA folds the scale into the fused draw).
+        drawing the initialization inside it. Against ``jit(vmap(init))(keys)`` it agrees to one
+        float ulp (XLA fuses the vmapped draw, and the scale n^{-b}, into one program that rounds
+        a few entries differently).
         """
         inits = [self.init(k, dtype) for k in keys]
         if not inits:

@@ -39,7 +39,6 @@ from typing import NamedTuple, Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.experimental import disable_x64
 
 from widenets import _checks, data, mlp, plotting, train
 
@@ -245,7 +244,7 @@ def lr_sweeps(
         return jax.tree_util.tree_map(lambda *v: jnp.asarray(v, jnp.float32), *trees)
 
     # float32 throughout: half the memory traffic of float64, and enough for a loss curve
-    with disable_x64():
+    with jax.enable_x64(False):
         x, y = jnp.asarray(task.x_train, jnp.float32), jnp.asarray(task.y_train, jnp.float32)
         xt, lt = jnp.asarray(task.x_test, jnp.float32), jnp.asarray(task.labels_test)
         normals = jax.vmap(lambda kk: standard_normals(kk, d, int(w[-1]), k, depth))(
