@@ -60,3 +60,28 @@ def test_scaling_plot_draws_fit_and_labels():
 def test_figure_bad_input():
     with pytest.raises(ValueError, match="ncols"):
         plotting.figure(0)
+
+
+def test_exponent_by_the_statistics_convention():
+    from widenets import scaling
+
+    w = np.array([32, 64, 128, 256, 512, 1024])
+    rng = np.random.default_rng(0)
+    slopes = np.array([-0.5, -0.45, -0.55, -0.5])
+    v = w[:, None] ** slopes[None, :] * np.exp(0.01 * rng.standard_normal((6, 4)))
+    e = scaling.exponent(w, v)
+    np.testing.assert_allclose(e.per_seed, slopes, atol=0.02)
+    assert e.slope == pytest.approx(-0.5, abs=0.02) and e.spread == pytest.approx(0.041, abs=0.01)
+    assert e.local.shape == (5,) and e.evidence and e.decades == pytest.approx(np.log10(32))
+    assert not scaling.exponent(w[:4], v[:4]).evidence      # 4 widths, 1.2 decades
+    assert not scaling.exponent(w, v[:, :3]).evidence       # 3 seeds
+    with pytest.raises(ValueError, match="values"):
+        scaling.exponent(w, v[:3])
+
+
+def test_effective_sample_size():
+    from widenets import scaling
+
+    assert scaling.effective_sample_size(np.zeros(100)) == pytest.approx(100.0)
+    assert scaling.effective_sample_size(np.array([0.0, -1e3, -1e3])) == pytest.approx(1.0)
+    assert scaling.effective_sample_size(np.log([1.0, 1.0, 2.0])) == pytest.approx(16 / 6)

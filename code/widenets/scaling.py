@@ -54,3 +54,52 @@ def mean_and_spread(values: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.
     n = v.shape[axis]
     sd = v.std(axis=axis, ddof=1) if n > 1 else np.zeros_like(v.mean(axis=axis))
     return v.mean(axis=axis), sd
+
+
+#: The book's statistics convention for an exponent quoted as evidence (see the appendix).
+MIN_WIDTHS, MIN_DECADES, MIN_SEEDS, MIN_DOF = 5, 1.5, 4, 3
+
+
+class Exponent(NamedTuple):
+    """A scaling exponent by the book's convention (:func:`exponent`).
+
+    ``slope``: mean of the per-seed slopes; ``spread``: their sample standard deviation (the
+    quoted uncertainty); ``per_seed`` (S,); ``local`` (m - 1,): slopes between successive widths
+    of the seed-averaged (in log space) values, to show drift; ``decades``: log10 of the width
+    range; ``evidence``: whether the fit meets the convention (>= 5 widths over >= 1.5 decades,
+    >= 4 seeds, >= 3 degrees of freedom)."""
+
+    slope: float
+    spread: float
+    per_seed: np.ndarray
+    local: np.ndarray
+    decades: float
+    evidence: bool
+
+
+def exponent(widths, values) -> Exponent:
+    """Per-seed power-law slopes of ``values`` (m, S) > 0 against ``widths`` (m,), their mean and
+    seed-to-seed spread, local slopes, and whether they meet the statistics convention."""
+    w = np.asarray(_checks.finite_array(widths, "widths", ndim=1), dtype=np.float64)
+    v = np.asarray(_checks.finite_array(values, "values", ndim=2), dtype=np.float64)
+    if v.shape[0] != w.size:
+        raise ValueError(f"values must have shape ({w.size}, seeds), got {v.shape}")
+    if np.any(w <= 0) or np.any(v <= 0):
+        raise ValueError("widths and values must be positive to fit a power law")
+    per_seed = np.asarray([fit_power_law(w, v[:, s]).slope for s in range(v.shape[1])])
+    _, spread = mean_and_spread(per_seed)
+    lv = np.log(v).mean(axis=1)
+    local = np.diff(lv) / np.diff(np.log(w))
+    decades = float(np.log10(w.max() / w.min()))
+    evidence = (np.unique(w).size >= MIN_WIDTHS and decades >= MIN_DECADES - 1e-9
+                and v.shape[1] >= MIN_SEEDS and np.unique(w).size - 2 >= MIN_DOF)
+    return Exponent(float(per_seed.mean()), float(spread), per_seed, local, decades, bool(evidence))
+
+
+def effective_sample_size(log_weights) -> float:
+    """Kish's effective sample size (sum w)^2 / sum w^2 of importance weights given as logs (S,)."""
+    lw = np.asarray(_checks.finite_array(log_weights, "log_weights", ndim=1), dtype=np.float64)
+    if lw.size < 1:
+        raise ValueError("log_weights must hold at least one weight")
+    w = np.exp(lw - lw.max())
+    return float(w.sum() ** 2 / np.sum(w * w))

@@ -461,13 +461,14 @@ def dmft_cost(
 
 
 def per_seed_slopes(widths, errors: np.ndarray) -> np.ndarray:
-    """Fitted power-law slope of ``errors`` (widths, seeds) against ``widths``, one per seed."""
+    """Fitted power-law slope of ``errors`` (widths, seeds) against ``widths``, one per seed
+    (:func:`widenets.scaling.exponent`'s ``per_seed``)."""
     from widenets import scaling
 
     e = np.asarray(errors, np.float64)
     if e.ndim != 2 or e.shape[0] != len(widths):
         raise ValueError(f"errors must have shape ({len(widths)}, seeds), got {e.shape}")
-    return np.asarray([scaling.fit_power_law(np.asarray(widths), e[:, s]).slope for s in range(e.shape[1])])
+    return scaling.exponent(np.asarray(widths), e).per_seed
 
 
 def plot_deep_limit(widths, mup: dict, ntk: dict, limit: np.ndarray, limit_move: float, points=(0, 1)):
