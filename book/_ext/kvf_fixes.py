@@ -18,7 +18,7 @@ from sphinx.transforms.post_transforms import SphinxPostTransform
 STATIC = Path(__file__).resolve().parents[1] / "_static"
 #: the execution budgets of the book on a 2-core CPU (the execution-statistics appendix)
 CHAPTER_BUDGET_S = 60.0
-BOOK_BUDGET_S = 300.0
+BOOK_BUDGET_S = 360.0
 
 
 def _dedupe_scripts(app, pagename, templatename, context, doctree):
