@@ -310,18 +310,40 @@ def _sweep(arrays, widths, seeds, parametrizations, steps_a, steps_b, lr, classi
     return TransferSweep(parametrizations, widths, seeds, **out)
 
 
+# The synthetic pair of chapters 5 and 8, in one place: d = 16 inputs, k = 2 relevant directions,
+# 256 examples of task A, 100 of task B, 500 test points; 100 GD steps on A and 100 when
+# fine-tuning on B, learning rate 2. Task B has 100 examples (not 50) and fine-tuning 100 steps
+# (not 30) so that the baselines are better than predicting the mean: with 50 examples every
+# kernel baseline had relative MSE >= 1 (issue 13, finding 10).
+PAIR = dict(d=16, k=2, n_a=256, n_b=100, n_test=500)
+PROTOCOL = dict(steps_a=100, steps_b=100, lr=2.0)
+
+
+def pair_arrays(seeds: Sequence[int], d: int = PAIR["d"], k: int = PAIR["k"], n_a: int = PAIR["n_a"],
+                n_b: int = PAIR["n_b"], n_test: int = PAIR["n_test"], dtype=jnp.float32) -> tuple:
+    """Stacked per-seed arrays (x_a, y_a, x_b, y_b, x_test, y_test, projection) of
+    :func:`widenets.data.multi_index_pair` (``seed=s`` for each of ``seeds``), leading axis seeds:
+    the data :func:`transfer_sweep` runs on (defaults: :data:`PAIR`)."""
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must be non-empty")
+    pairs = [data.multi_index_pair(d, k, n_a, n_b, n_test, s) for s in seeds]
+    fields = ("x_a", "y_a", "x_b", "y_b", "x_test", "y_test", "projection")
+    return tuple(jnp.asarray(np.stack([getattr(p, f) for p in pairs]), dtype) for f in fields)
+
+
 def transfer_sweep(
     widths: Sequence[int] = (16, 64, 256, 1024, 4096),
     seeds: Sequence[int] = (0, 1, 2, 3),
     parametrizations: Sequence[str] = ("ntk", "mup"),
-    d: int = 16,
-    k: int = 2,
-    n_a: int = 256,
-    n_b: int = 50,
-    n_test: int = 500,
-    steps_a: int = 100,
-    steps_b: int = 30,
-    lr: float = 2.0,
+    d: int = PAIR["d"],
+    k: int = PAIR["k"],
+    n_a: int = PAIR["n_a"],
+    n_b: int = PAIR["n_b"],
+    n_test: int = PAIR["n_test"],
+    steps_a: int = PROTOCOL["steps_a"],
+    steps_b: int = PROTOCOL["steps_b"],
+    lr: float = PROTOCOL["lr"],
     dtype=jnp.float32,
 ) -> TransferSweep:
     """Run the transfer protocol on :func:`widenets.data.multi_index_pair` for every
@@ -336,9 +358,7 @@ def transfer_sweep(
     """
     widths, seeds, parametrizations, steps_a, steps_b, lr = _check_sweep_args(
         widths, seeds, parametrizations, steps_a, steps_b, lr)
-    pairs = [data.multi_index_pair(d, k, n_a, n_b, n_test, int(s)) for s in seeds]
-    fields = ("x_a", "y_a", "x_b", "y_b", "x_test", "y_test", "projection")
-    arrays = tuple(jnp.asarray(np.stack([getattr(p, f) for p in pairs]), dtype) for f in fields)
+    arrays = pair_arrays(seeds, d, k, n_a, n_b, n_test, dtype)
     return _sweep(arrays, widths, seeds, parametrizations, steps_a, steps_b, lr, False)
 
 
@@ -399,7 +419,8 @@ def kernel_limit_errors(arrays: tuple, classify: bool = False) -> dict[str, np.n
     * ``"nngp"``: the NNGP kernel of the 1-hidden-layer ReLU network, proportional to the
       infinite-width hidden feature kernel E[phi(h(x)) phi(h(x'))]: the limit of the linear probe,
       from the random init *and* after NTK-parametrized pretraining (whose features do not move);
-    * ``"ntk"``: the NTK, the limit of training the whole network on B in NTK parametrization.
+    * ``"ntk"``: the same ridge regression with the NTK (a reference row; it is not the limit of
+      the fine-tuning protocol, which is :func:`finetune_limit_errors`).
 
     Kernels from :mod:`widenets.kernels` (float64). Returns name -> (seeds,) errors.
     """
@@ -414,6 +435,33 @@ def kernel_limit_errors(arrays: tuple, classify: bool = False) -> dict[str, np.n
             pred, _ = kernel_probe(k_tr, k_te, yb[s])
             out[name].append(float(_score(pred, jnp.asarray(yt[s]), classify)))
     return {k: np.array(v) for k, v in out.items()}
+
+
+def finetune_limit_errors(arrays: tuple, steps: int = PROTOCOL["steps_b"], lr: float = PROTOCOL["lr"],
+                          classify: bool = False) -> np.ndarray:
+    """Task-B test errors of the infinite-width limit of *fine-tuning* (a new readout started at
+    zero, every layer trained by ``steps`` full-batch GD steps with learning rate ``lr``), one
+    per seed, shape (seeds,).
+
+    In NTK parametrization with a zero readout the tangent kernel of the fine-tuned network
+    tends to its readout part, the NNGP kernel K (the input-layer part is O(||v||^2 / n)), and
+    the features do not move, so fine-tuning tends to ``steps`` steps of kernel gradient descent
+    with K from the zero function (:func:`widenets.limits.kernel_gd`), not to kernel ridge
+    regression: early stopping is part of the limit. The same from the random init and after
+    NTK-parametrized pretraining. ``arrays`` as in :func:`kernel_limit_errors`; float64."""
+    from widenets import kernels
+    from widenets.limits import kernel_gd
+
+    steps = _checks.positive_int(steps, "steps")
+    lr = _checks.positive(lr, "lr")
+    _, _, xb, yb, xt, yt, _ = (np.asarray(a, dtype=np.float64) for a in arrays)
+    out = []
+    for s in range(xb.shape[0]):
+        k_tr = kernels.nngp(xb[s], depth=1, activation="relu")
+        k_te = kernels.nngp(xt[s], xb[s], depth=1, activation="relu")
+        pred = kernel_gd(k_tr, yb[s], steps, lr, k_eval=k_te)["outputs"][-1]
+        out.append(float(_score(pred, jnp.asarray(yt[s]), classify)))
+    return np.array(out)
 
 
 def linear_mup_limit_errors(arrays: tuple, steps: int = 100, lr: float = 1.0,
@@ -510,25 +558,46 @@ def comparison_table(sweep: TransferSweep, limits_: dict[str, np.ndarray],
 # the GP side: exact Bayesian conditioning of the first layer on task A
 # --------------------------------------------------------------------------------------
 class GPConditioning(NamedTuple):
-    """Prior and posterior means of a feature statistic q(W) for each width (arrays (W,)):
-    ``q`` = weight alignment ||P W|| / ||W|| with the teacher subspace; ``stderr``: Monte Carlo
-    standard error of the posterior - prior difference; ``ess``: effective sample size of the
-    importance weights (out of ``n_samples``)."""
+    """Prior and posterior of a feature statistic q(W) for each width (arrays (W,)):
+    ``q`` = weight alignment ||P W|| / ||W|| with the teacher subspace. ``prior``, ``posterior``:
+    its means; ``prior_sd``: its standard deviation under the prior (the prior's own spread);
+    ``stderr``: Monte Carlo standard error of posterior - prior; ``ess``: Kish's effective
+    sample size of the importance weights (out of ``n_samples``); ``ess_threshold``: estimates
+    with ``ess`` below it are not to be read (or drawn) as data."""
 
     widths: np.ndarray
     prior: np.ndarray
     posterior: np.ndarray
     stderr: np.ndarray
     ess: np.ndarray
+    prior_sd: np.ndarray
+    ess_threshold: float
+
+    @property
+    def reliable(self) -> np.ndarray:
+        """(W,) bool: widths whose effective sample size reaches ``ess_threshold``."""
+        return self.ess >= self.ess_threshold
+
+    @property
+    def shift_in_prior_sd(self) -> np.ndarray:
+        """(W,) (posterior - prior) / prior_sd: the shift in units of the prior's own spread."""
+        return (self.posterior - self.prior) / self.prior_sd
+
+    @property
+    def stderr_in_prior_sd(self) -> np.ndarray:
+        """(W,) ``stderr`` / prior_sd."""
+        return self.stderr / self.prior_sd
 
 
 def gp_conditioning(
     pair: data.MultiIndexPair,
     widths: Sequence[int] = (2, 8, 32, 128, 512),
-    n_samples: int = 2000,
-    n_cond: int = 16,
+    n_samples: int = 20_000,
+    n_cond: int = 6,
     noise: float = 0.5,
     key: jax.Array | None = None,
+    ess_threshold: float = 100.0,
+    chunk: int = 2000,
 ) -> GPConditioning:
     """Condition a 1-hidden-layer ReLU network on task A exactly, readout integrated out.
 
@@ -538,48 +607,67 @@ def gp_conditioning(
 
         p(W | y_A)  propto  p(W) prod_j N(y_A[:, j]; 0, K_W + s^2 I).
 
-    Self-normalised importance sampling with ``n_samples`` prior draws (vmapped, float32) gives
-    the posterior mean of q(W) = ||P W||_F / ||W||_F. Importance sampling is only as good as its
-    effective sample size: at the narrowest widths the likelihood is so peaked that few draws
-    carry the weight, so read ``ess`` with ``posterior``. As n grows K_W concentrates on the NNGP kernel, the likelihood
-    stops depending on W and the posterior of the features approaches the prior.
+    Self-normalised importance sampling with ``n_samples`` prior draws (float32, in chunks of
+    ``chunk``) gives the posterior mean of q(W) = ||P W||_F / ||W||_F. The widths are nested:
+    each draw has max(widths) columns and the width-n network uses its first n, so one draw
+    serves every width. Importance sampling is only as good as its effective sample size
+    (:func:`widenets.scaling.effective_sample_size`): the narrower the network and the more
+    points conditioned on, the more peaked the likelihood; widths whose ESS is below
+    ``ess_threshold`` are flagged (:attr:`GPConditioning.reliable`). As n grows K_W concentrates on
+    the NNGP kernel, the likelihood stops depending on W and the posterior approaches the prior.
     """
     widths = np.array([_checks.positive_int(w, "widths") for w in widths])
+    if widths.size == 0:
+        raise ValueError("widths must be non-empty")
     n_samples = _checks.positive_int(n_samples, "n_samples")
     n_cond = _checks.positive_int(n_cond, "n_cond")
+    chunk = min(_checks.positive_int(chunk, "chunk"), n_samples)
+    ess_threshold = _checks.positive(ess_threshold, "ess_threshold")
     s2 = _checks.positive(noise, "noise") ** 2
     key = jax.random.PRNGKey(0) if key is None else key
     x = jnp.asarray(pair.x_a[:n_cond], jnp.float32)
     y = jnp.asarray(pair.y_a[:n_cond], jnp.float32)
     proj = jnp.asarray(pair.projection, jnp.float32)
-    d = x.shape[1]
+    d, n_max = x.shape[1], int(widths.max())
+    ns = jnp.asarray(widths, jnp.int32)
 
-    n_max = int(widths.max())
-
-    def one(n, k):
-        # one compiled program for every width: draw n_max columns, use the first n
+    def one(k):
         w = jax.random.normal(k, (d, n_max), jnp.float32)
-        mask = (jnp.arange(n_max) < n).astype(jnp.float32)
-        f = jax.nn.relu(x @ w * jnp.sqrt(2.0 / d)) * mask
-        cov = 2.0 * f @ f.T / n + s2 * jnp.eye(n_cond)
-        chol = jnp.linalg.cholesky(cov)
-        alpha = jax.scipy.linalg.solve_triangular(chol, y, lower=True)
-        loglik = -0.5 * jnp.sum(alpha**2) - y.shape[1] * jnp.sum(jnp.log(jnp.diag(chol)))
-        wm = w * mask
-        return loglik, weight_alignment(wm, proj)
+        f = jax.nn.relu(x @ w * jnp.sqrt(2.0 / d))                          # (n_cond, n_max)
+        outer = jnp.cumsum(f[:, None, :] * f[None, :, :], axis=-1)           # running sums of f_i f_i^T
+        in_p = jnp.cumsum(jnp.sum((proj @ w) ** 2, axis=0))
+        tot = jnp.cumsum(jnp.sum(w**2, axis=0))
 
-    @jax.jit
-    def moments(n, k):
-        ll, q = jax.vmap(partial(one, n))(jax.random.split(k, n_samples))
-        wts = jax.nn.softmax(ll)
-        m_post, m_prior = jnp.sum(wts * q), jnp.mean(q)
+        def at(n):
+            cov = 2.0 * outer[:, :, n - 1] / n + s2 * jnp.eye(n_cond)
+            chol = jnp.linalg.cholesky(cov)
+            alpha = jax.scipy.linalg.solve_triangular(chol, y, lower=True)
+            ll = -0.5 * jnp.sum(alpha**2) - y.shape[1] * jnp.sum(jnp.log(jnp.diag(chol)))
+            return ll, jnp.sqrt(in_p[n - 1] / tot[n - 1])
+
+        return jax.vmap(at)(ns)                                              # (W,), (W,)
+
+    batch = jax.jit(jax.vmap(one))
+    lls, qs = [], []
+    keys = jax.random.split(key, n_samples)
+    for i in range(0, n_samples, chunk):
+        ll, q = batch(keys[i:i + chunk])
+        lls.append(np.asarray(ll, np.float64))
+        qs.append(np.asarray(q, np.float64))
+    ll, q = np.concatenate(lls).T, np.concatenate(qs).T                      # (W, S)
+    prior, post, err, ess, sd = [], [], [], [], []
+    for lw, qw in zip(ll, q):
+        wts = np.exp(lw - lw.max())
+        wts /= wts.sum()
+        m_post, m_prior = float(wts @ qw), float(qw.mean())
         # delta-method standard error of sum w q - mean q under self-normalised IS
-        se = jnp.sqrt(jnp.sum(wts**2 * (q - m_post) ** 2) + jnp.var(q) / n_samples)
-        return m_prior, m_post, se, 1.0 / jnp.sum(wts**2)
-
-    res = [moments(jnp.float32(n), k) for n, k in zip(widths, jax.random.split(key, widths.size))]
-    prior, post, err, ess = zip(*res)
-    return GPConditioning(widths, *(np.asarray(v, dtype=np.float64) for v in (prior, post, err, ess)))
+        err.append(np.sqrt(np.sum(wts**2 * (qw - m_post) ** 2) + qw.var() / qw.size))
+        prior.append(m_prior)
+        post.append(m_post)
+        sd.append(qw.std(ddof=1))
+        ess.append(scaling.effective_sample_size(lw))
+    return GPConditioning(widths, *(np.asarray(v, dtype=np.float64) for v in (prior, post, err, ess, sd)),
+                          float(ess_threshold))
 
 
 # --------------------------------------------------------------------------------------
@@ -650,11 +738,17 @@ def plot_alignment(ax, sweep: TransferSweep, random_level: float | None = None) 
 
 
 def plot_gp_conditioning(ax, g: GPConditioning) -> None:
-    """Prior and importance-weighted posterior mean of the weight alignment against width."""
+    """Posterior minus prior mean of the weight alignment, in units of the prior's own standard
+    deviation, against width, with +-2 Monte Carlo standard errors; widths whose effective sample
+    size is below ``g.ess_threshold`` are not drawn (their positions are marked on the x axis)."""
     from widenets import plotting
 
-    ax.plot(g.widths, g.prior, "o-", color=plotting.MODEL_COLORS["nngp"], label="prior")
-    ax.errorbar(g.widths, g.posterior, yerr=2 * g.stderr, fmt="s-", capsize=3,
-                color=plotting.MODEL_COLORS["theory"], label="posterior given task A (±2 s.e.)")
+    ok = g.reliable
+    ax.axhline(0.0, ls=":", color=plotting.MODEL_COLORS["theory"], label="prior (no shift)")
+    ax.errorbar(g.widths[ok], g.shift_in_prior_sd[ok], yerr=2 * g.stderr_in_prior_sd[ok], capsize=3,
+                **{**plotting.model_style("nngp"), "linestyle": "-"}, label="posterior given task A (±2 s.e.)")
+    if np.any(~ok):
+        ax.plot(g.widths[~ok], np.zeros(int(np.sum(~ok))), "x", color=plotting.PALETTE["black"],
+                label=f"ESS < {g.ess_threshold:.0f}: not shown")
     ax.set_xscale("log", base=2)
-    plotting.label(ax, "width n", r"mean alignment $\|PW\|_F/\|W\|_F$")
+    plotting.label(ax, "width n", "(posterior − prior) mean alignment / prior SD")
