@@ -226,3 +226,17 @@ def test_last_layer_needs_less_memory_than_neural_tangents():
     ours = peak(kernels._last_layer.lower(x, x, 5, "relu", 1.4, 0.1, True, "both").compile())
     theirs = peak(kernels._stax_kernel_fn(5, "relu", 1.4, 0.1).lower(x, None).compile())
     assert ours < 0.7 * theirs, (ours / 2**20, theirs / 2**20)  # measured: 17.8 and 33.0 MiB
+
+
+def test_kernels_of_one_input_set_are_symmetric_and_kernel_gd_accepts_them():
+    """tanh's quadrature is not symmetric in (x, x') at its 1e-9 accuracy; the kernels are
+    symmetrized, so they pass the PSD check of the functions that take kernels."""
+    from widenets import limits
+
+    x = np.random.default_rng(5).standard_normal((12, 3))
+    for activation in ("tanh", "relu", "erf"):
+        k = np.asarray(kernels.ntk(x, None, 2, activation, 1.0, 0.0))
+        np.testing.assert_allclose(k, k.T, rtol=1e-12, atol=0)
+        lk = kernels.layerwise(x, None, 2, activation, 1.0, 0.0)
+        np.testing.assert_allclose(lk.theta[-1], k, rtol=1e-12, atol=1e-14)
+        limits.kernel_gd(k, np.ones((12, 1)), 3, 0.5)

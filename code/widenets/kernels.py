@@ -41,6 +41,8 @@ import numpy as np
 from widenets import _checks
 
 KERNEL_ACTIVATIONS = ("relu", "erf", "tanh", "identity")
+#: Activations whose expectations are computed by quadrature (no closed form).
+QUADRATURE_ACTIVATIONS = ("tanh",)
 #: Number of Gauss-Hermite nodes per dimension for activations without a closed form.
 QUADRATURE_NODES = 96
 
@@ -290,14 +292,26 @@ def layerwise(
     depth, sigma_w, sigma_b = _validate(x1, x2, depth, activation, sigma_w, sigma_b)
     a = _as_array(x1)
     b = a if x2 is None else _as_array(x2).astype(a.dtype)
-    return _layerwise(a, b, depth, activation, sigma_w, sigma_b, x2 is None)
+    out = _layerwise(a, b, depth, activation, sigma_w, sigma_b, x2 is None)
+    if x2 is None and activation in QUADRATURE_ACTIVATIONS:
+        out = LayerKernels(*(jax.vmap(_symmetrized)(v) if v.shape[0] else v for v in out))
+    return out
 
 
 def _kernels(x1, x2, depth, activation, sigma_w, sigma_b, get):
     depth, sigma_w, sigma_b = _validate(x1, x2, depth, activation, sigma_w, sigma_b)
     a = _as_array(x1)
     b = a if x2 is None else _as_array(x2).astype(a.dtype)
-    return _last_layer(a, b, depth, activation, sigma_w, sigma_b, x2 is None, get)
+    out = _last_layer(a, b, depth, activation, sigma_w, sigma_b, x2 is None, get)
+    if x2 is None and activation in QUADRATURE_ACTIVATIONS:
+        out = jax.tree_util.tree_map(_symmetrized, out)
+    return out
+
+
+def _symmetrized(k):
+    # Gauss-Hermite quadrature treats u and v differently (u on the nodes, v on a rotated
+    # grid), so K(x, x') and K(x', x) differ at its ~1e-9 accuracy; the kernel is symmetric
+    return 0.5 * (k + k.T)
 
 
 def nngp(
