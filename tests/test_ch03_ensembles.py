@@ -52,6 +52,52 @@ def test_prior_covariance_and_kurtosis_vs_width():
     assert c2.error[1, 0] < 2 * floor2
 
 
+def _x8():
+    t = np.linspace(0, np.pi, 8, endpoint=False)
+    return np.sqrt(2) * np.stack([np.cos(t), np.sin(t)], 1)
+
+
+def test_depth1_error_sits_at_the_floor_on_average_and_above_it_at_width_2():
+    # chapter 3's prior cell (depth 1): 4 ensembles of S = 5000, averaged, are at the floor from
+    # width 4 on; at width 2 heavy tails (excess kurtosis 7.5) raise the Monte Carlo error
+    x = _x8()
+    k1 = np.asarray(kernels.nngp(x, depth=1))
+    c = ensembles.covariance_error_vs_width(x, k1, [2, 4, 8, 16, 32, 64], 5000, jax.random.PRNGKey(0),
+                                            depth=1, repeats=4, chunk=5000)
+    floor = ensembles.gaussian_floor(k1, 5000)
+    ratio = ensembles.error_over_floor(c, floor)
+    assert np.all((ratio[1:] > 0.6) & (ratio[1:] < 1.5)), ratio
+    assert ratio[0] > 1.2, ratio
+    # the floor is a mean error; its RMS differs by under 10%, its sd is a fifth to a half of it
+    assert np.sqrt(np.mean(floor**2)) / np.mean(floor) < 1.1
+    assert 0.2 < np.std(floor) / np.mean(floor) < 0.5
+    with pytest.raises(ValueError, match="floor"):
+        ensembles.error_over_floor(c, np.array([]))
+
+
+def test_chapter3_trained_spread_ratio_is_inside_its_monte_carlo_error():
+    # chapter 3: 64 networks of width 512 cannot resolve a deficit of their predictive sd
+    reg = data.regression_1d(n_train=10, n_test=100, seed=0)
+    comp = ensembles.regression_comparison(reg, width=512, n_nets=64, steps=500, lr=1.0,
+                                           key=jax.random.PRNGKey(0))
+    ratio = ensembles.predictive_sd_ratio(comp)
+    assert abs(ratio - 1) < 2 * np.sqrt(1 / (2 * 64)), ratio
+    assert ensembles.mean_sd(comp.gd.cov) == pytest.approx(
+        np.mean(np.sqrt(np.diag(comp.gd.cov))), rel=1e-12)
+    with pytest.raises(ValueError, match="cov"):
+        ensembles.mean_sd(np.ones((2, 3)))
+
+
+def test_chapter3_digits_gap_is_not_a_finite_width_effect():
+    # chapter 3's digits cell: the kernel predictors beat every single network and one infinitely
+    # wide trained network by far; the average of two networks beats both of them at every width
+    task = data.subsample(data.digits(seed=0), 200, seed=0)
+    d = ensembles.digits_comparison(task, [16, 128, 1024], 2, 150, 1.0, jax.random.PRNGKey(0))
+    assert min(d.nngp, d.ntk) > d.finite.max() + 0.15
+    assert min(d.nngp, d.ntk) > d.ntk_sample.mean() + 0.2
+    assert np.all(d.finite_mean > d.finite.max(axis=1))
+
+
 def test_gaussian_floor_shrinks_like_inverse_sqrt_samples():
     k = np.asarray(kernels.nngp(_circle(4)))
     small = np.mean(ensembles.gaussian_floor(k, 100, seed=0, repeats=40))

@@ -137,6 +137,58 @@ def test_cholesky_jitter_rule():
         gp.posterior(-np.eye(4), np.ones((2, 4)), None, np.ones((4, 1)))
 
 
+def _chapter3_regression():
+    """Chapter 3's 1-D regression and its ReLU NNGP blocks (depth 1, no bias)."""
+    from widenets import data, kernels as k_mod
+    reg = data.regression_1d(n_train=10, n_test=100, seed=0)
+    return reg, np.asarray(k_mod.nngp(reg.x_train)), np.asarray(k_mod.nngp(reg.x_test, reg.x_train))
+
+
+def test_jitter_changes_the_mean_linearly_and_far_below_the_condition_bound():
+    # chapter 3: the relative change of the posterior mean is c * j, the same c at every j tried
+    # (first order), with c ~ 84 far below the condition number ~ 8e3 that bounds it
+    reg, k_tr, k_te = _chapter3_regression()
+    e = gp.jitter_effect(k_tr, k_te, reg.y_train, [1e-8, 1e-7, 1e-6])
+    coef = e.change / e.jitters
+    assert np.ptp(coef) < 0.01 * coef.mean()  # linear in j
+    assert 50 < coef.mean() < 150
+    assert 5e3 < e.condition < 2e4 and coef.max() < 0.1 * e.condition
+    # on the training inputs the coefficient obeys the bound s / lambda_min <= cond
+    tr = gp.jitter_effect(k_tr, k_tr, reg.y_train, [1e-7])
+    assert tr.change[0] / 1e-7 <= np.mean(np.diag(k_tr)) / np.linalg.eigvalsh(k_tr)[0] * 1.01
+    # a mean computed with the jitter equals the first-order prediction -j s K* A^-2 y
+    s = np.mean(np.diag(k_tr))
+    m0 = k_te @ np.linalg.solve(k_tr, reg.y_train)
+    first = -1e-7 * s * k_te @ np.linalg.solve(k_tr, np.linalg.solve(k_tr, reg.y_train))
+    assert np.linalg.norm(first) / np.linalg.norm(m0) == pytest.approx(e.change[1], rel=1e-2)
+    with pytest.raises(ValueError, match="jitters"):
+        gp.jitter_effect(k_tr, k_te, reg.y_train, [0.0])
+    with pytest.raises(ValueError, match="without jitter"):
+        gp.jitter_effect(np.ones((10, 10)), k_te, reg.y_train, [1e-6])
+
+
+def test_evidence_is_flat_in_the_noise_on_chapter3_regression():
+    # chapter 3: highest at 0.1 but only 0.2 nats above 0.01; a few nats lower at 1e-4 and at 1
+    reg, k_tr, _ = _chapter3_regression()
+    noises = [1e-4, 1e-3, 1e-2, 1e-1, 1.0]
+    lml = np.array([gp.log_marginal_likelihood(k_tr, reg.y_train, s) for s in noises])
+    assert noises[int(np.argmax(lml))] == 1e-1
+    best, second = np.sort(lml)[::-1][:2]
+    assert 0 < best - second < 0.5
+    assert lml.max() - lml[0] > 2 and lml.max() - lml[-1] > 2
+
+
+def test_subtracting_f0_after_training_leaves_a_random_offset(kernels):
+    # chapter 3 / exercise: f_t - f_0 = Z_t (Y - f_0(X)) at infinite width; its covariance over
+    # initializations is Z_t K Z_t^T, i.e. gd_ensemble with the test NNGP blocks set to 0: not 0
+    k, ks, y = kernels["train"], kernels["test_train"], kernels["y"]
+    m = ks.nngp.shape[0]
+    sub = gp.gd_ensemble(k.ntk, ks.ntk, None, k.nngp, np.zeros_like(ks.nngp), np.zeros((m, m)), y, np.inf)
+    assert np.trace(sub.cov) > 0.05 * np.trace(np.asarray(kernels["test"].nngp))
+    z = np.asarray(ks.ntk) @ np.linalg.inv(np.asarray(k.ntk))
+    np.testing.assert_allclose(sub.cov, z @ np.asarray(k.nngp) @ z.T, rtol=1e-6, atol=1e-8)
+
+
 def test_bad_input(kernels):
     k, y = kernels["train"].nngp, kernels["y"]
     ks = kernels["test_train"].nngp

@@ -223,6 +223,17 @@ def covariance_error_vs_width(
     return PriorCheck(np.asarray(widths), np.asarray(errs).T, np.asarray(kurts).T, int(n_nets))
 
 
+def error_over_floor(check: PriorCheck, floor) -> np.ndarray:
+    """Per width, the covariance error of ``check`` averaged over its repeats, divided by the
+    mean of ``floor`` (from :func:`gaussian_floor` with the same ``n_nets``): about 1 where the
+    networks are as good as exact Gaussian samples, above 1 where a bias or heavy tails add
+    to the error. Shape (len(check.widths),)."""
+    fl = np.asarray(floor, dtype=np.float64)
+    if fl.ndim != 1 or fl.size == 0 or not np.all(np.isfinite(fl)) or np.any(fl <= 0):
+        raise ValueError("floor must be a non-empty 1-D array of positive errors (from gaussian_floor)")
+    return np.asarray(check.error, np.float64).mean(axis=1) / float(np.mean(fl))
+
+
 def gaussian_floor(kernel, n_nets: int, seed: int = 0, repeats: int = 20) -> np.ndarray:
     """The Monte Carlo part of :func:`covariance_error_vs_width`: the relative Frobenius error of
     the second moment of ``n_nets`` exact samples of N(0, ``kernel``), for ``repeats`` draws.
@@ -431,11 +442,25 @@ def regression_comparison(
     return RegressionComparison(bayes, gd, mean, cov, width, int(n_nets))
 
 
+def mean_sd(cov) -> float:
+    """Mean over test points of the predictive standard deviation sqrt(diag cov) (negative
+    round-off on the diagonal clipped to 0)."""
+    c = _checks.symmetric_matrix(cov, "cov")
+    return float(np.sqrt(np.clip(np.diag(c), 0.0, None)).mean())
+
+
+def predictive_sd_ratio(comp: RegressionComparison) -> float:
+    """:func:`mean_sd` of the trained finite networks over that of the infinite GD ensemble.
+    Its Monte Carlo error is about sqrt(1 / (2 n_nets)) (a sd from n_nets draws)."""
+    return mean_sd(comp.finite_cov) / mean_sd(comp.gd.cov)
+
+
 # --------------------------------------------------------------------------- figures
 def plot_prior_check(axes, checks: dict, floors: dict | None = None) -> dict:
     """Two panels: the covariance error (axes[0]) and the excess kurtosis of f(x_0) (axes[1])
     against width, one series per entry of ``checks`` (label -> :class:`PriorCheck`); the
-    Monte Carlo floors (label -> (repeats,) from :func:`gaussian_floor`) as dashed lines and
+    Monte Carlo floors (label -> (repeats,) from :func:`gaussian_floor`) as dashed lines with
+    a shaded band of +- 1 sd over the floor's draws (how far one ensemble's error scatters), and
     the kurtosis's standard error sqrt(24/S) as a dotted line. Returns label -> kurtosis fit."""
     from widenets import plotting
 
@@ -447,8 +472,11 @@ def plot_prior_check(axes, checks: dict, floors: dict | None = None) -> dict:
         axes[0].errorbar(c.widths, mean, yerr=sd, marker=plotting.MARKERS[i], linestyle=plotting.LINESTYLES[i],
                          color=color, capsize=2, label=name)
         if floors and name in floors:
-            axes[0].axhline(float(np.mean(floors[name])), color=color, ls=(0, (2, 2)), lw=1,
-                            label=f"{name}: Monte Carlo floor (S={c.n_nets})")
+            fl = np.asarray(floors[name])
+            axes[0].axhline(float(np.mean(fl)), color=color, ls=(0, (2, 2)), lw=1,
+                            label=f"{name}: Monte Carlo floor (S={c.n_nets}), ± 1 sd")
+            axes[0].axhspan(float(np.mean(fl) - np.std(fl)), float(np.mean(fl) + np.std(fl)),
+                            color=color, alpha=0.12, lw=0)
         kurt = np.clip(c.kurtosis, 1e-4, None)
         fits[name] = plotting.scaling_plot(axes[1], c.widths, kurt, f"{name}", color=color,
                                            theory_slope=-1.0 if i == 0 else None)

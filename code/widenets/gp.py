@@ -195,6 +195,49 @@ def log_marginal_likelihood(k_train, y_train, noise: float = 0.0, jitter: float 
     return -0.5 * fit - 0.5 * k * logdet - 0.5 * n * k * math.log(2 * math.pi)
 
 
+class JitterEffect(NamedTuple):
+    """What a jitter does to the posterior mean (:func:`jitter_effect`): for each relative
+    jitter in ``jitters``, ``change`` = ||mean_j - mean_0|| / ||mean_0||, with mean_0 the mean
+    without jitter; ``condition`` is the 2-norm condition number of K(X, X) + noise I."""
+
+    jitters: np.ndarray
+    change: np.ndarray
+    condition: float
+
+
+def jitter_effect(k_train, k_test_train, y_train, jitters, noise: float = 0.0) -> JitterEffect:
+    """Relative change of the posterior mean caused by each relative jitter in ``jitters``.
+
+    A relative jitter j adds j * s to the diagonal, s = mean(diag K). To first order the mean
+    moves by -j s K(X*, X) A^{-2} y (A = K + noise I), so the relative change is j times a
+    coefficient set by the kernel and the targets; on the training inputs that coefficient is
+    at most s / lambda_min(A) <= cond(A), the classical perturbation bound. ``k_train`` +
+    ``noise`` I must factorize without jitter (``ValueError`` otherwise); choose jitters well
+    above cond(A) * 1e-16, the round-off of the reference solve.
+    """
+    k_train = _kernel(k_train, "k_train", rtol=MAX_JITTER)
+    n = k_train.shape[0]
+    y = _targets(y_train, n)
+    k_star = _cross(k_test_train, None, n, "k_test_train")
+    noise = _checks.nonnegative(noise, "noise")
+    js = np.atleast_1d(np.asarray(jitters, dtype=np.float64))
+    if js.ndim != 1 or js.size == 0 or not np.all(np.isfinite(js)) or np.any(js <= 0):
+        raise ValueError(f"jitters must be a non-empty 1-D array of positive numbers, got {jitters!r}")
+    scale = float(np.mean(np.diag(k_train)))
+    a = k_train + noise * np.eye(n)
+    try:
+        chol0 = np.linalg.cholesky(a)
+    except np.linalg.LinAlgError:
+        raise ValueError("k_train + noise * I must be positive definite without jitter") from None
+    mean0 = k_star @ _solve(chol0, y)
+    norm0 = np.linalg.norm(mean0)
+    if norm0 == 0:
+        raise ValueError("the posterior mean without jitter is 0; the relative change is undefined")
+    change = np.array([np.linalg.norm(k_star @ _solve(np.linalg.cholesky(a + j * scale * np.eye(n)), y) - mean0)
+                       / norm0 for j in js])
+    return JitterEffect(js, change, float(np.linalg.cond(a)))
+
+
 # --------------------------------------------------------------------------- GD ensemble
 def _time(t) -> float:
     try:
