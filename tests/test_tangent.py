@@ -96,28 +96,46 @@ def test_empirical_ntk_converges_to_the_analytic_ntk():
 
 
 def test_ntk_moves_less_during_training_as_width_grows():
-    """Chapter 2 (b): the relative change of the empirical NTK over training decays. Lee et al.
-    (2019) bound it by O(n^{-1/2}); the sharper O(n^{-1}) of Dyer & Gur-Ari (2020) sets in at
-    large widths. We assert a slope between the two (-1.1, -0.4); measured about -0.7."""
+    """Chapter 2 (b): the relative change of the empirical NTK over training decays, like n^{-1}
+    for the smooth erf (Dyer & Gur-Ari 2020) and more slowly for ReLU, whose kernel moves
+    through activation-pattern flips at the kink (O(n^{-1/2}), Lee et al.'s bound). Per-seed
+    slopes over 4 widths and 4 seeds (measured: ReLU -0.59 +- 0.04, erf -1.00 +- 0.09): erf is
+    steeper on every seed (paired), ReLU stays above -0.8, erf below -0.8."""
     r = data.regression_1d(16, 4, seed=0)
-    widths = [64, 512, 4096]
-    ch = linearization.ntk_change(r.x_train, r.y_train, widths, 100, 0.5, jax.random.PRNGKey(2), seeds=2)
-    fit = scaling.fit_power_law(np.array(widths), ch)
-    assert -1.1 < fit.slope < -0.4, fit
+    widths = [64, 256, 1024, 4096]
+    ex = {}
+    for act in ("relu", "erf"):
+        ch = linearization.ntk_change(r.x_train, r.y_train, widths, 100, 0.5, jax.random.PRNGKey(2), seeds=4,
+                                      activation=act)
+        ex[act] = scaling.exponent(widths, ch)
+    assert -0.8 < ex["relu"].slope < -0.4, ex["relu"]
+    assert -1.2 < ex["erf"].slope < -0.8, ex["erf"]
+    assert np.all(ex["erf"].per_seed < ex["relu"].per_seed - 0.1), (ex["erf"].per_seed, ex["relu"].per_seed)
+    fig, motion = linearization.plot_ntk_motion(widths, {"relu": np.ones((4, 2)) / np.array(widths)[:, None],
+                                                         "erf": np.ones((4, 2)) / np.array(widths)[:, None] ** 0.5})
+    np.testing.assert_allclose(motion["relu"].local, -1.0)
+    np.testing.assert_allclose(motion["erf"].slope, -0.5)
+    assert any("relu (slope -1.00 ± 0.00)" == t for t in fig.axes[0].get_legend_handles_labels()[1])
 
 
 def test_wide_network_follows_the_closed_form_prediction():
-    """Chapter 2 (c): the gap between GD training and the analytic-NTK closed form shrinks
-    with width, and is small for n = 4096."""
+    """Chapter 2 (c): the gap between GD training and the discrete-time analytic-NTK closed form
+    shrinks with width, and is small for n = 4096; at eta = 0.5 (eta lambda_max / N ~ 0.9) the
+    continuous-time formula is off by more than that, in the first steps, whatever the width."""
     r = data.regression_1d(12, 24, seed=0)
     gaps = []
     for n in (128, 4096):
-        cmp = linearization.flow_comparison(r.x_train, r.y_train, r.x_test, n, 100, 0.5, jax.random.PRNGKey(4), every=20)
-        assert cmp.f_net.shape == cmp.f_pred.shape == (6, 24, 1)
+        cmp = linearization.flow_comparison(r.x_train, r.y_train, r.x_test, n, 100, 0.5, jax.random.PRNGKey(4), every=1)
+        assert cmp.f_net.shape == cmp.f_pred.shape == cmp.f_disc.shape == (101, 24, 1)
+        np.testing.assert_allclose(cmp.f_net[0], cmp.f_disc[0], rtol=1e-12)
         np.testing.assert_allclose(cmp.f_net[0], cmp.f_pred[0], rtol=1e-12)
-        gaps.append(np.max(np.abs(cmp.f_net - cmp.f_pred)))
+        e = cmp.errors()
+        gaps.append(e["network - discrete"].max())
     assert gaps[1] < 0.5 * gaps[0]
     assert gaps[1] < 0.1
+    assert e["continuous - discrete"].max() > 2 * gaps[1]
+    assert e["network - continuous"].max() > e["continuous - discrete"].max() - gaps[1] - 1e-12
+    assert e["continuous - discrete"][-1] < 0.1 * e["continuous - discrete"].max()
 
 
 def test_bad_input_raises_naming_the_argument():

@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from widenets import _checks, _norms, kernels, mlp, plotting, tangent, train
+from widenets import _checks, _norms, kernels, mlp, plotting, scaling, tangent, train
 
 
 class PairRun(NamedTuple):
@@ -266,14 +266,27 @@ class FlowComparison(NamedTuple):
     """A trained network against the closed-form kernel prediction, on a time grid.
 
     ``steps`` (T,); ``f_net``: (T, M, k) network outputs on the test points; ``f_pred``:
-    (T, M, k) closed-form prediction with the analytic NTK; ``f_net_train`` and
-    ``f_pred_train``: (T, N, k) the same on the training points."""
+    (T, M, k) continuous-time (gradient-flow) closed-form prediction with the analytic NTK;
+    ``f_net_train`` and ``f_pred_train``: (T, N, k) the same on the training points;
+    ``f_disc`` (T, M, k) and ``f_disc_train`` (T, N, k): the discrete-time prediction
+    (I - eta Theta/N)^t, exact for ``steps`` of GD with the fixed analytic kernel."""
 
     steps: np.ndarray
     f_net: np.ndarray
     f_pred: np.ndarray
     f_net_train: np.ndarray
     f_pred_train: np.ndarray
+    f_disc: np.ndarray
+    f_disc_train: np.ndarray
+
+    def errors(self) -> dict:
+        """Max over test points of |a - b| at each recorded step, (T,) each:
+        ``"network - discrete"`` (finite width), ``"network - continuous"`` and
+        ``"continuous - discrete"`` (time discretisation)."""
+        d = lambda a, b: np.max(np.abs(a - b), axis=(1, 2))  # noqa: E731
+        return {"network - discrete": d(self.f_net, self.f_disc),
+                "network - continuous": d(self.f_net, self.f_pred),
+                "continuous - discrete": d(self.f_pred, self.f_disc)}
 
 
 def flow_comparison(
@@ -290,7 +303,9 @@ def flow_comparison(
 ) -> FlowComparison:
     """Train one NTK-parametrized network by GD and compare it, every ``every`` steps, with
     :func:`widenets.kernels.gradient_flow_prediction` from the same f_0 and the analytic
-    NTK: f_t = f_0 + Theta(., X) Theta^{-1} (I - exp(-eta Theta t / N)) (y - f_0). float64."""
+    NTK: f_t = f_0 + Theta(., X) Theta^{-1} (I - exp(-eta Theta t / N)) (y - f_0) in
+    continuous time, and with (I - eta Theta / N)^t in place of the exponential (the
+    discrete-time prediction of GD, ``discrete=True``). float64."""
     _check_xy(x, y, x_test, eval_name="x_test")
     every = _checks.positive_int(every, "every")
     _checks.nonnegative_int(steps, "steps")
@@ -311,7 +326,9 @@ def flow_comparison(
     K = kernels.ntk(xx, depth=depth, activation=activation)
     Ks = kernels.ntk(xt, xx, depth=depth, activation=activation)
     pred = kernels.gradient_flow_prediction(K, yy, f_train[0], grid, lr, Ks, f_test[0])
-    return FlowComparison(grid, f_test, np.asarray(pred.test), f_train, np.asarray(pred.train))
+    disc = kernels.gradient_flow_prediction(K, yy, f_train[0], grid, lr, Ks, f_test[0], discrete=True)
+    return FlowComparison(grid, f_test, np.asarray(pred.test), f_train, np.asarray(pred.train),
+                          np.asarray(disc.test), np.asarray(disc.train))
 
 
 # --- figures -----------------------------------------------------------------------------------
@@ -331,18 +348,21 @@ def plot_sweeps(sweeps: dict):
     return fig, fits
 
 
-def plot_flow_comparison(cmp: FlowComparison, t_test: np.ndarray, t_train: np.ndarray, y_train: np.ndarray, times: Sequence[int]):
-    """The network (solid) and the closed-form prediction (dotted) at the given step indices of
-    ``cmp.steps``, on a 1-D test grid. Returns the figure."""
+def plot_flow_comparison(cmp: FlowComparison, t_test: np.ndarray, t_train: np.ndarray, y_train: np.ndarray,
+                         times: Sequence[int], discrete: bool = True):
+    """The network (solid) and the closed-form prediction (dotted; the discrete-time one
+    ``cmp.f_disc`` unless ``discrete=False``) at the given step indices of ``cmp.steps``, on a
+    1-D test grid. Returns the figure."""
     fig, axes = plotting.figure(ncols=1, width=7.0, height=3.6)
     ax = axes[0]
     order = np.argsort(t_test)
+    pred = cmp.f_disc if discrete else cmp.f_pred
     for j, i in enumerate(times):
         st = plotting.series(j)
         ax.plot(t_test[order], cmp.f_net[i, order, 0], **st, markevery=6,
                 label=f"network, step {int(cmp.steps[i])}")
-        ax.plot(t_test[order], cmp.f_pred[i, order, 0], ":", color="k", lw=1.4)
-    ax.plot([], [], ":", color="k", label="closed-form NTK prediction")
+        ax.plot(t_test[order], pred[i, order, 0], ":", color="k", lw=1.4)
+    ax.plot([], [], ":", color="k", label="closed-form NTK prediction" + (" (discrete time)" if discrete else ""))
     ax.plot(t_train, y_train[:, 0], "k.", ms=7, label="training data")
     plotting.label(ax, "input angle $t$ (rad)", "output $f(x)$", "gradient descent vs the NTK closed form",
                    legend=False)
@@ -364,3 +384,95 @@ def plot_ntk_scaling(widths: Sequence[int], ntk_error: np.ndarray, ntk_change: n
     plotting.label(axes[0], "width $n$", r"$\|\hat\Theta_0 - \Theta\|_F / \|\Theta\|_F$", "NTK at initialization")
     plotting.label(axes[1], "width $n$", r"$\|\hat\Theta_T - \hat\Theta_0\|_F / \|\hat\Theta_0\|_F$", "NTK during training")
     return fig, (f1, f2)
+
+
+def plot_flow_errors(cmp: FlowComparison):
+    """One log-scale panel against the GD step: the largest test-point gap between the network
+    and the discrete-time prediction (finite-width error), between the network and the
+    continuous-time one, and between the two predictions (time-discretisation error), from
+    :meth:`FlowComparison.errors`. Returns (figure, errors)."""
+    errs = cmp.errors()
+    fig, axes = plotting.figure(ncols=1, width=7.0, height=3.2)
+    ax = axes[0]
+    pos = cmp.steps > 0  # all three are 0 at step 0 (same f_0); log axes from step 1
+    for j, (name, e) in enumerate(errs.items()):
+        st = plotting.series(j)
+        ax.plot(cmp.steps[pos], np.maximum(e[pos], 1e-16), **st, markevery=0.08, label=name)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    plotting.label(ax, "GD step $t$", r"$\max_{x} |\,\cdot\,|$ on test points", "errors of the closed form")
+    return fig, errs
+
+
+def _exponent_plot(ax, widths, values, label: str, k: int) -> scaling.Exponent:
+    """Mean and seed spread of ``values`` (m, S) against ``widths`` on log-log axes, the power
+    law with the per-seed mean slope through the data, legend ``label (slope s ± sd)`` with the
+    seed-to-seed spread of per-seed slopes (:func:`widenets.scaling.exponent`)."""
+    w = np.asarray(widths, dtype=np.float64)
+    v = np.asarray(values, dtype=np.float64)
+    ex = scaling.exponent(w, v)
+    mean, spread = scaling.mean_and_spread(v, axis=1)
+    gm = np.exp(np.log(v).mean(axis=1))
+    st = plotting.series(k)
+    with plotting.style():
+        ax.errorbar(w, mean, yerr=spread, fmt=st["marker"], color=st["color"], capsize=2,
+                    label=f"{label} (slope {ex.slope:+.2f} ± {ex.spread:.2f})")
+        c = np.mean(np.log(gm) - ex.slope * np.log(w))
+        ax.plot(w, np.exp(c) * w ** ex.slope, linestyle=st["linestyle"], color=st["color"], alpha=0.7)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    return ex
+
+
+def _guides(ax, w, anchor, slopes=(-0.5, -1.0)):
+    styles = {-0.5: ":", -1.0: "--"}
+    for s in slopes:
+        ax.plot(w, anchor * (w / w[0]) ** s, styles.get(s, "-."), color="0.5", lw=1.2, label=f"slope ${s:+g}$")
+
+
+def plot_gap_by_activation(sweeps: dict):
+    """Network-vs-linearization sweeps (:func:`linearization_sweep`) of several activations,
+    ``sweeps`` dict name -> :class:`Sweep` on the same task: two log-log panels (max output gap,
+    relative weight change) against width, each series with its per-seed slope ± seed spread
+    (:func:`widenets.scaling.exponent`) and grey guides of slopes -1/2 and -1. Returns
+    (figure, exps) with exps[name] = (gap Exponent, weight-change Exponent)."""
+    fig, axes = plotting.figure(ncols=2, width=10.0)
+    exps = {}
+    for k, (name, sw) in enumerate(sweeps.items()):
+        eg = _exponent_plot(axes[0], sw.widths, sw.max_gap, name, k)
+        ew = _exponent_plot(axes[1], sw.widths, sw.weight_change, name, k)
+        exps[name] = (eg, ew)
+    w = np.asarray(next(iter(sweeps.values())).widths, dtype=np.float64)
+    top = max(np.exp(np.log(sw.max_gap).mean(axis=1))[0] for sw in sweeps.values())
+    _guides(axes[0], w, top)
+    top = max(np.exp(np.log(sw.weight_change).mean(axis=1))[0] for sw in sweeps.values())
+    _guides(axes[1], w, top, slopes=(-0.5,))
+    plotting.label(axes[0], "width $n$", r"$\max_{t,x} |f_t(x) - f^{lin}_t(x)|$", "network vs linearization")
+    plotting.label(axes[1], "width $n$", r"$\|\theta_T - \theta_0\| / \|\theta_0\|$", "relative weight change")
+    return fig, exps
+
+
+def plot_ntk_motion(widths: Sequence[int], changes: dict):
+    """The NTK's relative change over training (:func:`ntk_change`, (m, seeds) each) for
+    several activations, ``changes`` dict name -> array. Left: log-log against width with the
+    per-seed slope ± seed spread and guides of slopes -1/2 and -1; right: the local slopes
+    between successive widths (seed-averaged in log space), placed at their geometric-mean width.
+    Returns (figure, exps) with exps[name] the :class:`widenets.scaling.Exponent`."""
+    fig, axes = plotting.figure(ncols=2, width=10.0)
+    w = np.asarray(widths, dtype=np.float64)
+    exps = {}
+    mid = np.sqrt(w[1:] * w[:-1])
+    for k, (name, ch) in enumerate(changes.items()):
+        ex = _exponent_plot(axes[0], w, ch, name, k)
+        exps[name] = ex
+        st = plotting.series(k)
+        axes[1].plot(mid, ex.local, **st, label=name)
+    top = max(np.exp(np.log(np.asarray(c)).mean(axis=1))[0] for c in changes.values())
+    _guides(axes[0], w, top)
+    for s, ls in ((-0.5, ":"), (-1.0, "--")):
+        axes[1].axhline(s, linestyle=ls, color="0.5", lw=1.2, label=f"${s:+g}$")
+    axes[1].set_xscale("log", base=2)
+    plotting.label(axes[0], "width $n$", r"$\|\hat\Theta_T - \hat\Theta_0\|_F / \|\hat\Theta_0\|_F$",
+                   "NTK during training")
+    plotting.label(axes[1], "width $n$ (geometric mean of the pair)", "local slope", "local slopes")
+    return fig, exps
