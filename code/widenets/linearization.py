@@ -280,7 +280,7 @@ class FlowComparison(NamedTuple):
     f_disc_train: np.ndarray
 
     def errors(self) -> dict:
-        """Max over test points of |a - b| at each recorded step, (T,) each:
+        """Max over test points of abs(a - b) at each recorded step, (T,) each:
         ``"network - discrete"`` (finite width), ``"network - continuous"`` and
         ``"continuous - discrete"`` (time discretisation)."""
         d = lambda a, b: np.max(np.abs(a - b), axis=(1, 2))  # noqa: E731
