@@ -66,27 +66,22 @@ def _race(fns: dict, repeats: int) -> dict:
 
 def analytic_cases(repeats: int):
     x_all = np.asarray(data.digits(seed=0).x_train.tolist() + data.digits(seed=0).x_test.tolist())
-    stax = reference.stax()
     for n_points in (500, 1797):
         x = jnp.asarray(x_all[:n_points])
         for activation in ("relu", "erf"):
             for depth in (1, 3, 5):
                 sw = float(np.sqrt(2.0)) if activation == "relu" else 1.0
                 sb = 0.1
-                act = stax.Relu if activation == "relu" else stax.Erf
-                layers = []
-                for _ in range(depth):
-                    layers += [stax.Dense(1, W_std=sw, b_std=sb, parameterization="ntk"), act()]
-                layers.append(stax.Dense(1, W_std=sw, b_std=sb, parameterization="ntk"))
-                kernel_fn = stax.serial(*layers)[2]
-                nt_fn = jax.jit(lambda a, kf=kernel_fn: tuple(kf(a, None, ("nngp", "ntk"))))
+                # the comparison path of the tests and chapter 2: stax's kernel_fn, jitted
+                kernel_fn = kernels._stax_kernel_fn(depth, activation, sw, sb)
+                nt_fn = lambda a, kf=kernel_fn: kf(a, None)
                 # the public call, validation included (it jits its recursion internally)
                 ours = lambda a, L=depth, act_=activation: kernels.nngp_and_ntk(a, None, L, act_, sw, sb)
                 t = _race({"widenets": lambda: ours(x), "nt": lambda: nt_fn(x)}, repeats)
                 mine, theirs = ours(x), nt_fn(x)
                 err = max(float(jnp.max(jnp.abs(a - b)) / jnp.max(jnp.abs(b))) for a, b in zip(mine, theirs))
                 mem = (_peak_bytes(kernels._last_layer, x, x, depth, activation, sw, sb, True, "both"),
-                       _peak_bytes(nt_fn, x))
+                       _peak_bytes(kernel_fn, x, None))
                 yield f"NNGP+NTK {activation} L={depth} D={n_points}", t, mem, err
 
 
