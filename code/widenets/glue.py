@@ -1,4 +1,4 @@
-"""Numbers a chapter records for other pages of the book (chapter 10's summary table).
+"""Numbers a chapter records for other pages of the book (chapter 11's summary table).
 
 :func:`glue` stores a value's display data in the executed notebook, exactly as
 ``myst_nb.glue(name, value, display=False)`` does, so that another page can quote it with

@@ -1,8 +1,8 @@
-"""Chapter 10's coding exercise: the checker of a width-scaling classifier."""
+"""Chapter 11's coding exercise: the checker of a width-scaling classifier."""
 import numpy as np
 import pytest
 
-from widenets.exercises import ch10
+from widenets.exercises import ch11
 
 
 def _log_mean(values):
@@ -48,23 +48,23 @@ def one_dimensional_only(widths, values, tol):
 
 
 def test_cases_are_positive_and_well_shaped():
-    cases = ch10.scaling_cases()
+    cases = ch11.scaling_cases()
     assert len(cases) >= 5
     for c in cases:
         assert c.widths.ndim == 1 and c.values.shape[0] == c.widths.size
         assert np.all(c.values > 0)
     assert any(c.values.ndim == 2 for c in cases) and any(c.values.ndim == 1 for c in cases)
-    assert [c.values.tolist() for c in cases] == [c.values.tolist() for c in ch10.scaling_cases()]
+    assert [c.values.tolist() for c in cases] == [c.values.tolist() for c in ch11.scaling_cases()]
 
 
 def test_accepts_a_correct_classifier():
-    fb = ch10.check_scaling_classifier(correct_classify)
+    fb = ch11.check_scaling_classifier(correct_classify)
     assert fb.ok, fb.message
     assert "Correct" in str(fb)
 
 
 def test_accepts_other_spellings_of_the_labels():
-    fb = ch10.check_scaling_classifier(lambda w, v, t: correct_classify(w, v, t).upper() + " ")
+    fb = ch11.check_scaling_classifier(lambda w, v, t: correct_classify(w, v, t).upper() + " ")
     assert fb.ok, fb.message
 
 
@@ -77,19 +77,19 @@ def test_accepts_other_spellings_of_the_labels():
     (one_dimensional_only, "one column per seed"),
 ])
 def test_rejects_wrong_classifiers_with_the_reason(fn, phrase):
-    fb = ch10.check_scaling_classifier(fn)
+    fb = ch11.check_scaling_classifier(fn)
     assert not fb.ok
     assert phrase in fb.message, fb.message
     assert str(fb).startswith("Not yet")
 
 
 def test_rejects_a_non_label():
-    fb = ch10.check_scaling_classifier(lambda w, v, t: -0.5)
+    fb = ch11.check_scaling_classifier(lambda w, v, t: -0.5)
     assert not fb.ok and "one of the strings" in fb.message
 
 
 def test_generic_message_names_the_case_and_slope():
-    fb = ch10.check_scaling_classifier(lambda w, v, t: "vanishes")
+    fb = ch11.check_scaling_classifier(lambda w, v, t: "vanishes")
     assert not fb.ok
     assert "least-squares slope" in fb.message and "muP" in fb.message
 
@@ -97,10 +97,10 @@ def test_generic_message_names_the_case_and_slope():
 @pytest.mark.parametrize("bad", [None, 3, "classify"])
 def test_bad_classify_raises(bad):
     with pytest.raises(ValueError, match="classify"):
-        ch10.check_scaling_classifier(bad)
+        ch11.check_scaling_classifier(bad)
 
 
 @pytest.mark.parametrize("tol", [0, -0.1, 1.5, "x", float("nan")])
 def test_bad_tol_raises(tol):
     with pytest.raises(ValueError, match="tol"):
-        ch10.check_scaling_classifier(correct_classify, tol=tol)
+        ch11.check_scaling_classifier(correct_classify, tol=tol)

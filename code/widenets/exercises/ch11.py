@@ -1,4 +1,4 @@
-"""Checkers for the exercises of chapter 10 (outlook: what kernels explain and what they do not).
+"""Checkers for the exercises of chapter 11 (outlook: what kernels explain and what they do not).
 
 The coding exercise asks for the book's basic act of measurement turned into a verdict: given a
 quantity measured at several widths, fit its exponent on log-log axes and say whether it
